@@ -1,0 +1,82 @@
+/**
+ * What one deploy job asks for, and the checks the server would make, done before sending so that
+ * the user learns which image and which point is wrong without spending a request.
+ */
+import { InvalidDeployRequestError } from './errors.js';
+
+/** The server's limits on one deploy request. */
+export const MAX_IMAGES_PER_JOB = 100;
+export const MAX_POINTS_PER_IMAGE = 200;
+
+/** A point to classify: 0-based pixel row and column from the top-left of the displayed image. */
+export interface PointRequest {
+  row: number;
+  column: number;
+}
+
+/** One image of a deploy request: a URL the server can download, and the points to classify. */
+export interface ImageRequest {
+  url: string;
+  points: PointRequest[];
+}
+
+function describeImage(images: readonly ImageRequest[], i: number): string {
+  const url = images[i]?.url;
+  return typeof url === 'string' ? `image ${i} (${url})` : `image ${i}`;
+}
+
+/**
+ * Throws {@link InvalidDeployRequestError} naming the first image and point the server would refuse.
+ * @example
+ * checkDeployRequest([{ url: 'https://example.org/a.jpg', points: [{ row: 10, column: 20 }] }]);
+ */
+export function checkDeployRequest(images: readonly ImageRequest[]): void {
+  if (images.length === 0) {
+    throw new InvalidDeployRequestError('A deploy request needs at least one image.', '/data');
+  }
+  if (images.length > MAX_IMAGES_PER_JOB) {
+    throw new InvalidDeployRequestError(
+      `A deploy request has ${images.length} images; CoralNet takes at most ${MAX_IMAGES_PER_JOB} per job: split it into chunks.`,
+      '/data',
+    );
+  }
+  images.forEach((image, i) => {
+    const base = `/data/${i}/attributes`;
+    if (typeof image.url !== 'string' || image.url.length === 0) {
+      throw new InvalidDeployRequestError(`${describeImage(images, i)} has no URL.`, `${base}/url`, i);
+    }
+    if (!Array.isArray(image.points) || image.points.length === 0) {
+      throw new InvalidDeployRequestError(`${describeImage(images, i)} has no points: give it 1 to ${MAX_POINTS_PER_IMAGE}.`, `${base}/points`, i);
+    }
+    if (image.points.length > MAX_POINTS_PER_IMAGE) {
+      throw new InvalidDeployRequestError(
+        `${describeImage(images, i)} has ${image.points.length} points; CoralNet takes at most ${MAX_POINTS_PER_IMAGE} per image in one request: send the rest as another entry.`,
+        `${base}/points`,
+        i,
+      );
+    }
+    image.points.forEach((point, j) => {
+      for (const key of ['row', 'column'] as const) {
+        const value: unknown = point?.[key];
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+          throw new InvalidDeployRequestError(
+            `${describeImage(images, i)}, point ${j}: ${key} ${JSON.stringify(value)} is not a whole number ≥ 0.`,
+            `${base}/points/${j}/${key}`,
+            i,
+            j,
+          );
+        }
+      }
+    });
+  });
+}
+
+/** The JSON:API body of a deploy request. */
+export function deployBody(images: readonly ImageRequest[]): unknown {
+  return {
+    data: images.map(({ url, points }) => ({
+      type: 'image',
+      attributes: { url, points: points.map(({ row, column }) => ({ row, column })) },
+    })),
+  };
+}

@@ -1,0 +1,17 @@
+export { CoralNetClient, CORALNET_API } from './coralnet/client.js';
+export type { CoralNetClientOptions, ClientEvent, DeployJob, JobStatus, JobResult, UserJobs, RetryOptions } from './coralnet/client.js';
+export { RateGate, JobSlots, CORALNET_WINDOWS, CORALNET_JOB_SLOTS } from './coralnet/rateGate.js';
+export type { RateGateOptions, WindowUsage } from './coralnet/rateGate.js';
+export { checkDeployRequest, MAX_IMAGES_PER_JOB, MAX_POINTS_PER_IMAGE } from './coralnet/deployRequest.js';
+export type { ImageRequest, PointRequest } from './coralnet/deployRequest.js';
+export * from './coralnet/errors.js';
+export { resultBodySchema, toImageResults } from './coralnet/schemas.js';
+export type { Classification, ClassifiedPoint, ImageResult } from './coralnet/schemas.js';
+export { startSimulator } from './simulator/server.js';
+export type { SimulatorOptions, SimulatorUser, SimulatorClassifier, FaultOptions, RunningSimulator, SimulatorStats } from './simulator/server.js';
+export { DEFAULT_LABELSET, classifyPixel } from './simulator/labelset.js';
+export type { Label } from './simulator/labelset.js';
+export { serveFolder } from './sources/folderServer.js';
+export type { ServedFolder } from './sources/folderServer.js';
+export { parseDuration, parseRate } from './util/duration.js';
+export type { RateWindow } from './util/duration.js';

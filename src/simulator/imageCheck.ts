@@ -1,0 +1,94 @@
+/**
+ * What the server does with one image of a job: download it by URL, open it, check its size and
+ * points, and read the pixel under each point. Failures carry the server's own messages.
+ */
+import sharp, { type OutputInfo } from 'sharp';
+import { fetch } from 'undici';
+import type { Rgb } from './labelset.js';
+
+/** 8000 × 8000: larger images are refused. */
+export const MAX_IMAGE_PIXELS = 64_000_000;
+
+export type UnitOutcome = { ok: true; pixels: Rgb[] } | { ok: false; error: string };
+
+export interface ImageCheckOptions {
+  downloadTimeoutMs: number;
+  maxImagePixels: number;
+}
+
+/** A Python-like object address, so that messages look like the server's. */
+function fakeAddress(text: string): string {
+  let h = 0x7f3a00000000;
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) % 0xffffffffff;
+  return `0x7f${h.toString(16).padStart(10, '0')}`;
+}
+
+function downloadError(url: string, details: string): UnitOutcome {
+  return { ok: false, error: `spacer.exceptions.URLDownloadError: Failed to download from the URL '${url}'. / Details - ${details}` };
+}
+
+async function download(url: string, timeoutMs: number): Promise<Buffer | UnitOutcome> {
+  let res;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = (error as Error).name === 'TimeoutError' ? 'timed out' : (cause?.code ?? cause?.message ?? (error as Error).message);
+    return downloadError(url, `URLError: <urlopen error ${reason}>`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    return downloadError(url, `HTTPError: HTTP Error ${res.status}: ${res.statusText}`);
+  }
+  try {
+    return Buffer.from(await res.arrayBuffer());
+  } catch (error) {
+    return downloadError(url, `URLError: <urlopen error ${(error as Error).message}>`);
+  }
+}
+
+/**
+ * Checks one image as the server does, and reads the pixel (as displayed, EXIF orientation
+ * applied) under each point.
+ */
+export async function checkImage(
+  url: string,
+  points: ReadonlyArray<{ row: number; column: number }>,
+  options: ImageCheckOptions,
+): Promise<UnitOutcome> {
+  const data = await download(url, options.downloadTimeoutMs);
+  if (!Buffer.isBuffer(data)) return data;
+  let width: number, height: number;
+  try {
+    const meta = await sharp(data).metadata();
+    if (!meta.width || !meta.height) throw new Error('no dimensions');
+    const turned = (meta.orientation ?? 1) >= 5;
+    width = turned ? meta.height : meta.width;
+    height = turned ? meta.width : meta.height;
+  } catch {
+    return { ok: false, error: `PIL.UnidentifiedImageError: cannot identify image file <_io.BytesIO object at ${fakeAddress(url)}>` };
+  }
+  if (width * height > options.maxImagePixels) {
+    return {
+      ok: false,
+      error: `spacer.exceptions.DataLimitError: Image ${url} has ${width} x ${height} = ${width * height} total pixels, which is larger than the max allowed of ${options.maxImagePixels}.`,
+    };
+  }
+  for (const { row, column } of points) {
+    if (row > height - 1) return { ok: false, error: `spacer.exceptions.RowColumnInvalidError: ${url}: Row value ${row} falls outside this image's valid range of 0-${height - 1}.` };
+    if (column > width - 1) return { ok: false, error: `spacer.exceptions.RowColumnInvalidError: ${url}: Column value ${column} falls outside this image's valid range of 0-${width - 1}.` };
+  }
+  let raw: { data: Buffer; info: OutputInfo };
+  try {
+    raw = await sharp(data).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch {
+    return { ok: false, error: `PIL.UnidentifiedImageError: cannot identify image file <_io.BytesIO object at ${fakeAddress(url)}>` };
+  }
+  const { channels } = raw.info;
+  const pixels = points.map(({ row, column }): Rgb => {
+    const at = (row * raw.info.width + column) * channels;
+    const r = raw.data[at]!;
+    return channels >= 3 ? [r, raw.data[at + 1]!, raw.data[at + 2]!] : [r, r, r];
+  });
+  return { ok: true, pixels };
+}

@@ -1,0 +1,413 @@
+/**
+ * A CoralNet deploy API on this machine: the same routes, checks in the same order, the same
+ * status codes, messages and limits as the real server (docs/coralnet-api.md), with a classifier
+ * whose answers can be checked from the image itself.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { sleep, type RateWindow } from '../util/duration.js';
+import { isLoopbackHost } from '../util/loopback.js';
+import { seededRandom } from '../util/random.js';
+import { checkImage, MAX_IMAGE_PIXELS } from './imageCheck.js';
+import { JobBoard, type SimJob } from './jobs.js';
+import { classifyPixel, DEFAULT_LABELSET, type Label } from './labelset.js';
+import { RequestWindows } from './throttle.js';
+import { parseJsonKeepingFloats, validateDeployBody } from './validation.js';
+
+const JSON_API = 'application/vnd.api+json';
+
+export interface SimulatorUser {
+  username: string;
+  password: string;
+  /** 40 hex characters; random when absent. */
+  token?: string;
+  /** This user's active-job limit; the simulator's `jobSlots` when absent. */
+  maxActiveJobs?: number;
+}
+
+export interface SimulatorClassifier {
+  id: number;
+  /** Usernames that can see the classifier's source; `'public'` for everyone. */
+  visibleTo: 'public' | string[];
+}
+
+export interface FaultOptions {
+  /** Seed of the fault draws, so that a faulty run can be repeated. */
+  seed?: number | string;
+  /** Share of API requests answered by a 500/502/503 page before reaching the API. */
+  serverErrors?: number;
+  /** Share of API requests whose connection is dropped (half before, half after the work is done). */
+  drops?: number;
+  /** Share of API requests answered late, by `slowMs`. */
+  slow?: number;
+  slowMs?: number;
+  /** Share of finished jobs whose first result request answers 409 right after the 303. */
+  conflictAfterSeeOther?: number;
+}
+
+export interface SimulatorOptions {
+  /** A loopback address. Default 127.0.0.1. */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Default: one user `surveyor` / `reefstream`, and `other-lab` who owns classifier 2's source. */
+  users?: SimulatorUser[];
+  /** The token of the first user, when no `users` are given. */
+  token?: string;
+  /** Default: classifier 1 public, classifier 2 in `other-lab`'s private source. */
+  classifiers?: SimulatorClassifier[];
+  labelset?: readonly Label[];
+  /** Least time one image takes. Default 0. */
+  imageMs?: number;
+  /** Images worked on at once, over all jobs. Default 4. */
+  workers?: number;
+  /** Per-user windows. Default 60 per minute and 1000 per hour, as the real server. */
+  burst?: RateWindow;
+  sustained?: RateWindow;
+  /** Active jobs per user. Default 5. */
+  jobSlots?: number;
+  /** Jobs are deleted this long after creation. Default 30 days. */
+  expireAfterMs?: number;
+  /** Image download time-out. Default 20 s. */
+  downloadTimeoutMs?: number;
+  maxImagePixels?: number;
+  faults?: FaultOptions;
+}
+
+/** What the simulator has seen, for tests and benchmarks. */
+export interface SimulatorStats {
+  requests: number;
+  throttled: number;
+  jobLimitRefusals: number;
+  jobsCreated: number;
+  imagesDone: number;
+  injectedServerErrors: number;
+  injectedDrops: number;
+  injectedSlow: number;
+  injectedConflicts: number;
+}
+
+export interface RunningSimulator {
+  /** The API base, e.g. `http://127.0.0.1:8123/api/`. */
+  url: string;
+  /** The first user's token. */
+  token: string;
+  username: string;
+  password: string;
+  users: ReadonlyArray<Required<SimulatorUser>>;
+  stats: SimulatorStats;
+  /** Makes a classifier unavailable, as if deleted: its queued images fail with the server's message. */
+  deleteClassifier(id: number): void;
+  close(): Promise<void>;
+}
+
+interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+const errorReply = (status: number, detail: string, pointer?: string, headers?: Record<string, string>): Reply => ({
+  status,
+  headers,
+  body: { errors: [pointer === undefined ? { detail } : { detail, source: { pointer } }] },
+});
+
+const GATEWAY_PAGES: Array<[number, string]> = [
+  [500, '<h1>Server Error (500)</h1>'],
+  [502, '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>'],
+  [503, '<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>'],
+];
+
+function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function newToken(): string {
+  return randomBytes(20).toString('hex');
+}
+
+/**
+ * Starts a simulated CoralNet on loopback.
+ * @example
+ * const sim = await startSimulator({ imageMs: 30 });
+ * const client = new CoralNetClient({ apiUrl: sim.url, token: sim.token, username: sim.username });
+ * // …
+ * await sim.close();
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host)) throw new Error(`The simulator listens on this machine only: ${host} is not a loopback address (use 127.0.0.1).`);
+  const jobSlots = options.jobSlots ?? 5;
+  const users: Array<Required<SimulatorUser>> = (
+    options.users ?? [
+      { username: 'surveyor', password: 'reefstream', token: options.token },
+      { username: 'other-lab', password: 'other-lab' },
+    ]
+  ).map((user) => ({ ...user, token: user.token ?? newToken(), maxActiveJobs: user.maxActiveJobs ?? jobSlots }));
+  for (const user of users) {
+    if (!/^[0-9a-f]{40}$/.test(user.token)) throw new Error(`The token of simulator user ${user.username} must be 40 lowercase hex characters, like CoralNet's.`);
+  }
+  const byToken = new Map(users.map((user) => [user.token, user]));
+  const classifiers = new Map(
+    (options.classifiers ?? [
+      { id: 1, visibleTo: 'public' },
+      { id: 2, visibleTo: ['other-lab'] },
+    ]).map((c) => [c.id, c]),
+  );
+  const deletedClassifiers = new Set<number>();
+  const labelset = options.labelset ?? DEFAULT_LABELSET;
+  const windows = new RequestWindows([options.burst ?? { limit: 60, periodMs: 60_000 }, options.sustained ?? { limit: 1000, periodMs: 3_600_000 }]);
+  const faults = options.faults ?? {};
+  const faultDraw = seededRandom(faults.seed ?? 1);
+  const stats: SimulatorStats = {
+    requests: 0,
+    throttled: 0,
+    jobLimitRefusals: 0,
+    jobsCreated: 0,
+    imagesDone: 0,
+    injectedServerErrors: 0,
+    injectedDrops: 0,
+    injectedSlow: 0,
+    injectedConflicts: 0,
+  };
+  const checkOptions = { downloadTimeoutMs: options.downloadTimeoutMs ?? 20_000, maxImagePixels: options.maxImagePixels ?? MAX_IMAGE_PIXELS };
+  const board = new JobBoard({
+    workers: options.workers ?? 4,
+    imageMs: options.imageMs ?? 0,
+    expireAfterMs: options.expireAfterMs ?? 30 * 86_400_000,
+    process: async (unit, job) => {
+      const outcome = deletedClassifiers.has(job.classifierId)
+        ? { ok: false as const, error: `Classifier of id ${job.classifierId} does not exist. Maybe it was deleted.` }
+        : await checkImage(unit.url, unit.points, checkOptions);
+      stats.imagesDone++;
+      return outcome;
+    },
+  });
+
+  const isVisible = (id: number, username: string): boolean => {
+    const classifier = classifiers.get(id);
+    if (!classifier || deletedClassifiers.has(id)) return false;
+    return classifier.visibleTo === 'public' || classifier.visibleTo.includes(username);
+  };
+
+  const statusBody = (job: SimJob): unknown => ({
+    data: [
+      {
+        type: 'job',
+        id: String(job.id),
+        attributes: {
+          status: job.started === 0 ? 'Pending' : 'In Progress',
+          successes: job.successes,
+          failures: job.failures,
+          total: job.units.length,
+        },
+      },
+    ],
+  });
+
+  const resultBody = (job: SimJob): unknown => ({
+    data: job.units.map((unit) => ({
+      type: 'image',
+      id: unit.url,
+      attributes: unit.outcome?.ok
+        ? {
+            url: unit.url,
+            points: unit.points.map((point, i) => ({
+              row: point.row,
+              column: point.column,
+              classifications: classifyPixel((unit.outcome as { pixels: Array<readonly [number, number, number]> }).pixels[i]!, labelset),
+            })),
+          }
+        : { url: unit.url, errors: [unit.outcome?.error ?? 'Unknown error'] },
+    })),
+  });
+
+  /** Django REST framework's TokenAuthentication, with its messages. */
+  const authenticate = (req: IncomingMessage): Required<SimulatorUser> | Reply => {
+    const parts = (req.headers.authorization ?? '').split(' ').filter((part) => part.length > 0);
+    if (parts.length === 0 || parts[0]!.toLowerCase() !== 'token') return errorReply(403, 'Authentication credentials were not provided.');
+    if (parts.length === 1) return errorReply(403, 'Invalid token header. No credentials provided.');
+    if (parts.length > 2) return errorReply(403, 'Invalid token header. Token string should not contain spaces.');
+    return byToken.get(parts[1]!) ?? errorReply(403, 'Invalid token.');
+  };
+
+  /** The content type check and JSON parse of a POST, in that order. */
+  const readJson = (req: IncomingMessage, text: string): { json: unknown } | Reply => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (type !== JSON_API) return errorReply(415, `Content type should be ${JSON_API}, not ${type || 'none'}`);
+    try {
+      return { json: parseJsonKeepingFloats(text) };
+    } catch (error) {
+      return errorReply(400, `JSON parse error - ${(error as Error).message}`);
+    }
+  };
+
+  const route = async (req: IncomingMessage, path: string, text: string, now: number): Promise<Reply> => {
+    const method = req.method ?? 'GET';
+    if (path === '/api/token_auth/') {
+      if (method !== 'POST') return errorReply(405, `Method "${method}" not allowed.`);
+      const parsed = readJson(req, text);
+      if (!('json' in parsed)) return parsed;
+      const { username, password } = (parsed.json ?? {}) as { username?: unknown; password?: unknown };
+      const user = users.find((u) => u.username === username && u.password === password);
+      if (!user) return errorReply(400, 'Unable to log in with provided credentials.');
+      return { status: 200, body: { token: user.token } };
+    }
+    const match =
+      /^\/api\/(?:(user)\/([^/]+)|(classifier)\/([^/]+)\/deploy|deploy_job\/([^/]+)\/(status|result))\/$/.exec(path);
+    if (!match) return errorReply(404, 'Not found.');
+    const user = authenticate(req);
+    if ('status' in user) return user;
+    const admitted = windows.admit(user.username, now);
+    if (!admitted.ok) {
+      stats.throttled++;
+      const unit = admitted.waitSeconds === 1 ? 'second' : 'seconds';
+      return errorReply(429, `Request was throttled. Expected available in ${admitted.waitSeconds} ${unit}.`, undefined, {
+        'retry-after': String(admitted.waitSeconds),
+      });
+    }
+    const allowed = match[1] ? 'GET' : match[3] ? 'POST' : 'GET';
+    if (method !== allowed) return errorReply(405, `Method "${method}" not allowed.`);
+
+    if (match[1]) {
+      if (decodeURIComponent(match[2]!) !== user.username) return errorReply(404, "This user doesn't exist or is not accessible");
+      return {
+        status: 200,
+        body: {
+          data: {
+            active_jobs: board.activeIds(user.username, now).map((id) => ({ type: 'jobs', id: String(id) })),
+            recently_completed_jobs: board.recentlyCompletedIds(user.username, now).map((id) => ({ type: 'jobs', id: String(id) })),
+          },
+          meta: { max_active_jobs: user.maxActiveJobs },
+        },
+      };
+    }
+
+    if (match[3]) {
+      const active = board.activeIds(user.username, now);
+      if (active.length >= user.maxActiveJobs) {
+        stats.jobLimitRefusals++;
+        return errorReply(
+          429,
+          `You already have ${active.length} jobs active (IDs: ${active.join(', ')}). You must wait until one of them finishes before requesting another job.`,
+        );
+      }
+      const parsed = readJson(req, text);
+      if (!('json' in parsed)) return parsed;
+      const classifierId = /^\d+$/.test(match[4]!) ? Number(match[4]) : NaN;
+      if (!isVisible(classifierId, user.username)) return errorReply(404, "This classifier doesn't exist or is not accessible");
+      const checked = validateDeployBody(parsed.json);
+      if ('detail' in checked) return errorReply(400, checked.detail, checked.pointer);
+      const job = board.create(user.username, classifierId, checked.images, now);
+      stats.jobsCreated++;
+      return { status: 202, headers: { location: `/api/deploy_job/${job.id}/status/` } };
+    }
+
+    const id = /^\d+$/.test(match[5]!) ? Number(match[5]) : NaN;
+    const job = board.find(id, user.username, now);
+    if (!job) return errorReply(404, "This deploy job doesn't exist or is not accessible");
+    const finished = job.finishedAt !== undefined;
+    if (match[6] === 'status') {
+      if (!finished) return { status: 200, body: statusBody(job) };
+      if (faultDraw.chance(faults.conflictAfterSeeOther ?? 0)) job.conflictArmed = true;
+      return { status: 303, headers: { location: `/api/deploy_job/${job.id}/result/` } };
+    }
+    if (!finished) return errorReply(409, "This job isn't finished yet");
+    if (job.conflictArmed) {
+      job.conflictArmed = false;
+      stats.injectedConflicts++;
+      return errorReply(409, "This job isn't finished yet");
+    }
+    return { status: 200, body: resultBody(job) };
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    let text: string;
+    try {
+      text = await readBody(req);
+    } catch {
+      res.writeHead(413).end();
+      return;
+    }
+    const api = path.startsWith('/api/');
+    if (api) stats.requests++;
+    if (api && faultDraw.chance(faults.slow ?? 0)) {
+      stats.injectedSlow++;
+      await sleep(faults.slowMs ?? 2000);
+    }
+    if (api && faultDraw.chance(faults.serverErrors ?? 0)) {
+      stats.injectedServerErrors++;
+      const [status, page] = GATEWAY_PAGES[faultDraw.int(0, GATEWAY_PAGES.length - 1)]!;
+      res.writeHead(status, { 'content-type': 'text/html' }).end(page);
+      return;
+    }
+    const drop = api && faultDraw.chance(faults.drops ?? 0);
+    const dropAfterWork = drop && faultDraw.chance(0.5);
+    if (drop && !dropAfterWork) {
+      stats.injectedDrops++;
+      req.socket.destroy();
+      return;
+    }
+    const reply = await route(req, path, text, Date.now());
+    if (dropAfterWork) {
+      stats.injectedDrops++;
+      req.socket.destroy();
+      return;
+    }
+    const headers: Record<string, string> = { ...reply.headers };
+    let payload = '';
+    if (reply.body !== undefined) {
+      headers['content-type'] = JSON_API;
+      payload = JSON.stringify(reply.body);
+    }
+    res.writeHead(reply.status, headers).end(payload);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>Server Error (500)</h1>');
+      process.emitWarning(`simulator: ${(error as Error).message}`);
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const hostInUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const first = users[0]!;
+  return {
+    url: `http://${hostInUrl}:${address.port}/api/`,
+    token: first.token,
+    username: first.username,
+    password: first.password,
+    users,
+    stats,
+    deleteClassifier: (id) => void deletedClassifiers.add(id),
+    close: async () => {
+      board.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
