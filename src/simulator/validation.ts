@@ -87,7 +87,7 @@ export function parseJsonKeepingFloats(text: string): unknown {
   const marked = text.replace(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g, (token) => {
     if (token.startsWith('"') || !/[.eE]/.test(token)) return token;
     floats.push(Number(token));
-    return `"\u0000float:${floats.length - 1}"`;
+    return `"\\u0000float:${floats.length - 1}"`;
   });
   return JSON.parse(marked, (_key, value: unknown) => {
     if (typeof value === 'string' && value.startsWith('\u0000float:')) return new FloatLiteral(floats[Number(value.slice(7))]!);

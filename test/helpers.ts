@@ -1,0 +1,50 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+
+export const JSON_API = 'application/vnd.api+json';
+
+export interface ApiAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: unknown;
+}
+
+/** One raw request to a simulator, as any HTTP client would send it. */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; authorization?: string; body?: unknown; rawBody?: string; contentType?: string } = {},
+): Promise<ApiAnswer> {
+  const headers: Record<string, string> = {};
+  if (options.authorization !== undefined) headers.authorization = options.authorization;
+  else if (options.token !== undefined) headers.authorization = `Token ${options.token}`;
+  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  if (body !== undefined || options.contentType !== undefined) headers['content-type'] = options.contentType ?? JSON_API;
+  const res = await request(new URL(path, base), { method: method as 'GET', headers, body });
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.statusCode, headers: res.headers, text, json };
+}
+
+/** The first error detail and pointer of a CoralNet error body. */
+export function firstError(answer: ApiAnswer): { detail?: string; pointer?: string } {
+  const error = (answer.json as { errors?: Array<{ detail?: string; source?: { pointer?: string } }> } | undefined)?.errors?.[0];
+  return { detail: error?.detail, pointer: error?.source?.pointer };
+}
+
+export async function tempFolder(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'reefstream-test-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  return folder;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
