@@ -27,7 +27,9 @@ export interface SimJob {
   failures: number;
   started: number;
   finishedAt?: number;
-  /** Fault injection: the next result request answers 409 although the status said 303. */
+  /** A status request has answered 303. */
+  toldFinished: boolean;
+  /** Fault injection: the first result request after the first 303 answers 409. */
   conflictArmed: boolean;
 }
 
@@ -65,6 +67,7 @@ export class JobBoard {
       successes: 0,
       failures: 0,
       started: 0,
+      toldFinished: false,
       conflictArmed: false,
     };
     this.jobs.set(job.id, job);

@@ -325,7 +325,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const finished = job.finishedAt !== undefined;
     if (match[6] === 'status') {
       if (!finished) return { status: 200, body: statusBody(job) };
-      if (faultDraw.chance(faults.conflictAfterSeeOther ?? 0)) job.conflictArmed = true;
+      if (!job.toldFinished) {
+        job.toldFinished = true;
+        job.conflictArmed = faultDraw.chance(faults.conflictAfterSeeOther ?? 0);
+      }
       return { status: 303, headers: { location: `/api/deploy_job/${job.id}/result/` } };
     }
     if (!finished) return errorReply(409, "This job isn't finished yet");
