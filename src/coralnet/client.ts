@@ -499,7 +499,7 @@ function parseBody<S extends z.ZodType>(endpoint: string, res: RawResponse, sche
       res.status,
     );
   }
-  return parsed.data as z.output<S>;
+  return parsed.data;
 }
 
 function describeNetworkError(error: unknown): string {

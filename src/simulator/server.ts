@@ -258,7 +258,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
   };
 
-  const route = async (req: IncomingMessage, path: string, text: string, now: number): Promise<Reply> => {
+  const route = (req: IncomingMessage, path: string, text: string, now: number): Reply => {
     const method = req.method ?? 'GET';
     if (path === '/api/token_auth/') {
       if (method !== 'POST') return errorReply(405, `Method "${method}" not allowed.`);
@@ -368,7 +368,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       req.socket.destroy();
       return;
     }
-    const reply = await route(req, path, text, Date.now());
+    const reply = route(req, path, text, Date.now());
     if (dropAfterWork) {
       stats.injectedDrops++;
       req.socket.destroy();
