@@ -50,7 +50,7 @@ export class JobBoard {
   private queueHead = 0;
   private running = 0;
   private lastId = 0;
-  private closed = false;
+  private readonly stopped = new AbortController();
   /** Counters for tests and benchmarks. */
   readonly counts = { jobs: 0, units: 0, unitsDone: 0 };
 
@@ -100,9 +100,9 @@ export class JobBoard {
       .map((job) => job.id);
   }
 
-  /** Stops taking units; units in progress finish. */
+  /** Stops taking units and cuts short the waits of the units in progress. */
   close(): void {
-    this.closed = true;
+    this.stopped.abort();
   }
 
   private expire(now: number): void {
@@ -113,7 +113,7 @@ export class JobBoard {
   }
 
   private pump(): void {
-    while (!this.closed && this.running < this.options.workers && this.queueHead < this.queue.length) {
+    while (!this.stopped.signal.aborted && this.running < this.options.workers && this.queueHead < this.queue.length) {
       const next = this.queue[this.queueHead++]!;
       if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
         this.queue.splice(0, this.queueHead);
@@ -130,8 +130,9 @@ export class JobBoard {
     job.started++;
     let outcome: UnitOutcome;
     try {
-      [outcome] = await Promise.all([this.options.process(unit, job), sleep(this.options.imageMs)]);
+      [outcome] = await Promise.all([this.options.process(unit, job), sleep(this.options.imageMs, this.stopped.signal)]);
     } catch (error) {
+      if (this.stopped.signal.aborted) return;
       outcome = { ok: false, error: `Unexpected error: ${(error as Error).message}` };
     }
     unit.outcome = outcome;

@@ -42,11 +42,12 @@ export async function serveFolder(folder: string, options: { host?: string; port
     if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405);
     let relative: string;
     try {
-      relative = decodeURIComponent(new URL(req.url ?? '/', 'http://folder').pathname);
+      // The path as sent, not normalised: a request that names `..` anywhere is refused outright.
+      relative = decodeURIComponent((req.url ?? '/').split(/[?#]/)[0]!);
     } catch {
       return fail(400);
     }
-    if (relative.includes('\0') || relative.split('/').includes('..')) return fail(403);
+    if (relative.includes('\0') || relative.split(/[/\\]/).includes('..')) return fail(403);
     const wanted = resolve(root, `.${relative}`);
     void (async () => {
       try {

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { api, tempFolder } from './helpers.js';
+
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('reefstream simulate serves the API, prints the URL and token, and stops cleanly on SIGTERM', async () => {
+  const child = spawn(process.execPath, [cli, 'simulate', '--port', '0', '--job-slots', '3', '--burst', '100/1m'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('Stop with Ctrl+C.')) resolve();
+    });
+    child.on('exit', () => reject(new Error(`simulate exited early: ${out}`)));
+  });
+  const url = /CoralNet simulator at (http:\/\/127\.0\.0\.1:\d+\/api\/)/.exec(out)![1]!;
+  const token = /token:\s+([0-9a-f]{40})/.exec(out)![1]!;
+  assert.match(out, /limits:\s+100 requests per 60 s, 1000 per 3600 s, 3 active jobs/);
+  const user = await api(url, 'GET', 'user/surveyor/', { token });
+  assert.equal(user.status, 200);
+  assert.deepEqual((user.json as { meta: unknown }).meta, { max_active_jobs: 3 });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  assert.match(out, /simulator stopped: 1 requests, 0 jobs, 0 images, 0 throttled/);
+});
+
+test('a bad option is one clear line and exit code 2', () => {
+  const share = run(['simulate', '--fault-5xx', '2']);
+  assert.equal(share.status, 2);
+  assert.equal(share.stderr, 'reefstream simulate: --fault-5xx "2": is a share from 0 to 1\n');
+  const rate = run(['simulate', '--burst', 'lots']);
+  assert.equal(rate.status, 2);
+  assert.equal(rate.stderr, 'reefstream simulate: --burst "lots": "lots" is not a rate: write requests/period, such as 60/min, 1000/1h or 60/0.6s\n');
+  const unknown = run(['simulate', '--prot', '8123']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /^reefstream simulate: Unknown option '--prot'.* \(see reefstream --help\)\n$/);
+  const host = run(['simulate', '--host', '0.0.0.0', '--port', '0']);
+  assert.equal(host.status, 2);
+  assert.equal(host.stderr, 'reefstream simulate: The simulator listens on this machine only: 0.0.0.0 is not a loopback address (use 127.0.0.1).\n');
+  const command = run(['simulat']);
+  assert.equal(command.status, 2);
+  assert.equal(command.stderr, 'reefstream: no command "simulat" (commands: demo, simulate; see reefstream --help)\n');
+});
+
+test('reefstream demo labels every painted point with its colour and writes the results', async (t) => {
+  const out = await tempFolder(t);
+  const result = run(['demo', '--out', out, '--images', '6']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /^6 images \(0 failed\) in 1 jobs/);
+  assert.match(result.stdout, /\n120 of 120 points labelled as the colour painted under them\n/);
+  assert.match(result.stdout, /, 0 throttled\n/);
+  const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { images: Array<{ ok: boolean; points: unknown[] }> };
+  assert.equal(saved.images.length, 6);
+  assert.ok(saved.images.every((image) => image.ok && image.points.length === 20));
+});
