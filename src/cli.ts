@@ -43,22 +43,18 @@ Commands:
 
 const share = z.coerce.number().min(0, 'is a share from 0 to 1').max(1, 'is a share from 0 to 1');
 const count = z.coerce.number().int('is a whole number').positive('is a whole number above 0');
-const duration = z.string().transform((text, ctx) => {
-  try {
-    return parseDuration(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
-const rate = z.string().transform((text, ctx) => {
-  try {
-    return parseRate(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+/** An option whose text a parser of ours reads; its error message becomes the zod issue. */
+const parsedWith = <T>(parse: (text: string) => T) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+const duration = parsedWith((text) => parseDuration(text));
+const rate = parsedWith(parseRate);
 
 const simulateSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8123),

@@ -200,6 +200,23 @@ describe('client: answers the protocol does not have', () => {
     });
   });
 
+  test('415 and 405, which a correct client never causes, are UnexpectedResponseErrors with the detail', async (t) => {
+    for (const [status, detail] of [
+      [415, 'Content type should be application/vnd.api+json, not application/json'],
+      [405, 'Method "GET" not allowed.'],
+    ] as const) {
+      const url = await oddServer(t, status, JSON.stringify({ errors: [{ detail }] }));
+      const client = new CoralNetClient({ apiUrl: url, token: 'a'.repeat(40), username: 'u' });
+      await assert.rejects(client.user(), (error: unknown) => {
+        assert.ok(error instanceof UnexpectedResponseError);
+        assert.equal(error.status, status);
+        assert.equal(error.message, `GET /api/user/u/ answered ${status}: ${detail}`);
+        return true;
+      });
+      await client.close();
+    }
+  });
+
   test('a Location to another host is not followed', async (t) => {
     const url = await oddServer(t, 303, '', { location: 'https://elsewhere.example/api/deploy_job/1/result/' });
     const client = new CoralNetClient({ apiUrl: url, token: 'a'.repeat(40) });
