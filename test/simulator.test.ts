@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -278,7 +280,12 @@ describe('simulator: jobs, results and per-image failures', () => {
     const notes = served.urlOf('notes.jpg');
     const plate = served.urlOf('plate.jpg');
     const huge = served.urlOf('huge.png');
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const refused = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/closed-port.jpg`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
     const id = await deploy(sim, [
+      image(refused),
       image(missing),
       image(notes),
       image(plate, [point, { row: 300, column: 5 }]),
@@ -290,6 +297,8 @@ describe('simulator: jobs, results and per-image failures', () => {
     const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
     const data = (result.json as { data: Array<{ attributes: { errors?: string[]; points?: unknown[] } }> }).data;
     const errors = data.map((entry) => entry.attributes.errors?.[0]);
+    assert.equal(errors.shift(), `spacer.exceptions.URLDownloadError: Failed to download from the URL '${refused}'. / Details - URLError: <urlopen error [Errno 111] Connection refused>`);
+    data.shift();
     assert.equal(errors[0], `spacer.exceptions.URLDownloadError: Failed to download from the URL '${missing}'. / Details - HTTPError: HTTP Error 404: Not Found`);
     assert.match(errors[1]!, /^PIL\.UnidentifiedImageError: cannot identify image file <_io\.BytesIO object at 0x[0-9a-f]+>$/);
     assert.equal(errors[2], `spacer.exceptions.RowColumnInvalidError: ${plate}: Row value 300 falls outside this image's valid range of 0-299.`);

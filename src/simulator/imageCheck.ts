@@ -27,13 +27,22 @@ function downloadError(url: string, details: string): UnitOutcome {
   return { ok: false, error: `spacer.exceptions.URLDownloadError: Failed to download from the URL '${url}'. / Details - ${details}` };
 }
 
+/** How Python's urllib words the socket errors that Node names by code. */
+const URLLIB_REASONS: Record<string, string> = {
+  ECONNREFUSED: '[Errno 111] Connection refused',
+  ECONNRESET: '[Errno 104] Connection reset by peer',
+  ENOTFOUND: '[Errno -2] Name or service not known',
+  EHOSTUNREACH: '[Errno 113] No route to host',
+};
+
 async function download(url: string, timeoutMs: number): Promise<Buffer | UnitOutcome> {
   let res;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const reason = (error as Error).name === 'TimeoutError' ? 'timed out' : (cause?.code ?? cause?.message ?? (error as Error).message);
+    const code = cause?.code ?? '';
+    const reason = (error as Error).name === 'TimeoutError' ? 'timed out' : (URLLIB_REASONS[code] ?? cause?.message ?? (error as Error).message);
     return downloadError(url, `URLError: <urlopen error ${reason}>`);
   }
   if (!res.ok) {
