@@ -22,10 +22,17 @@ export const DEFAULT_LABELSET: readonly Label[] = [
 
 export type Rgb = readonly [number, number, number];
 
+const parsedColours = new Map<string, Rgb>();
+
+/** `#RRGGBB` as numbers; remembered, since the classifier asks for each label at every point. */
 export function hexToRgb(colour: string): Rgb {
+  const known = parsedColours.get(colour);
+  if (known) return known;
   const match = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
   if (!match) throw new Error(`"${colour}" is not a #RRGGBB colour`);
-  return [parseInt(match[1]!, 16), parseInt(match[2]!, 16), parseInt(match[3]!, 16)];
+  const rgb: Rgb = [parseInt(match[1]!, 16), parseInt(match[2]!, 16), parseInt(match[3]!, 16)];
+  parsedColours.set(colour, rgb);
+  return rgb;
 }
 
 /** How sharply the score falls with colour distance: a pixel on a label colour scores ~0.9+. */

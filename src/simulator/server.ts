@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { JSON_API } from '../coralnet/transport.js';
 import { sleep, type RateWindow } from '../util/duration.js';
 import { isLoopbackHost } from '../util/loopback.js';
 import { seededRandom } from '../util/random.js';
@@ -14,8 +15,6 @@ import { JobBoard, type SimJob } from './jobs.js';
 import { classifyPixel, DEFAULT_LABELSET, type Label } from './labelset.js';
 import { RequestWindows } from './throttle.js';
 import { parseJsonKeepingFloats, validateDeployBody } from './validation.js';
-
-const JSON_API = 'application/vnd.api+json';
 
 export interface SimulatorUser {
   username: string;
