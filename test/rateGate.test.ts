@@ -16,7 +16,14 @@ function busiestWindow(stamps: number[], periodMs: number): number {
 test('requests pass in order and never more than the limit within any window', async () => {
   const gate = new RateGate({ windows: [{ limit: 4, periodMs: 200 }, { limit: 10, periodMs: 1000 }] });
   const passed: Array<{ i: number; at: number }> = [];
-  await Promise.all(Array.from({ length: 14 }, (_, i) => gate.pass().then(() => passed.push({ i, at: Date.now() }))));
+  await Promise.all(
+    Array.from({ length: 14 }, (_, i) =>
+      gate.pass().then((pass) => {
+        passed.push({ i, at: Date.now() });
+        pass.answered();
+      }),
+    ),
+  );
   assert.deepEqual(passed.map((p) => p.i), Array.from({ length: 14 }, (_, i) => i));
   const stamps = passed.map((p) => p.at);
   assert.ok(busiestWindow(stamps, 200) <= 4, `burst ${busiestWindow(stamps, 200)}`);
@@ -27,9 +34,28 @@ test('requests pass in order and never more than the limit within any window', a
 test('usage tells how full each window is, and delayMs when the next request may go', async () => {
   const gate = new RateGate({ windows: [{ limit: 3, periodMs: 10_000 }] });
   assert.equal(gate.delayMs(), 0);
-  for (let i = 0; i < 3; i++) await gate.pass();
+  for (let i = 0; i < 3; i++) (await gate.pass()).answered();
   assert.deepEqual(gate.usage(), [{ limit: 3, periodMs: 10_000, used: 3 }]);
   assert.ok(gate.delayMs() > 9_000);
+});
+
+test('a request in flight counts in the window until its answer comes, then from the answer on', async () => {
+  const gate = new RateGate({ windows: [{ limit: 2, periodMs: 300 }] });
+  const first = await gate.pass();
+  const second = await gate.pass();
+  let third = false;
+  const waiting = gate.pass().then((pass) => {
+    third = true;
+    return pass;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(third, false, 'two requests without answers fill the window however long they take');
+  first.answered();
+  const answeredAt = Date.now();
+  second.answered();
+  const pass = await waiting;
+  assert.ok(Date.now() - answeredAt >= 295, `waited ${Date.now() - answeredAt} ms after the answer`);
+  pass.answered();
 });
 
 test('a pause holds every request, and a shorter pause does not shorten it', async () => {
@@ -43,7 +69,7 @@ test('a pause holds every request, and a shorter pause does not shorten it', asy
 
 test('an aborted wait rejects and lets the requests behind it through', async () => {
   const gate = new RateGate({ windows: [{ limit: 1, periodMs: 60_000 }] });
-  await gate.pass();
+  (await gate.pass()).answered();
   const controller = new AbortController();
   const waiting = gate.pass(controller.signal);
   controller.abort(new Error('stopped by the user'));

@@ -391,16 +391,21 @@ export class CoralNetClient {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] = JSON_API;
     for (let attempt = 1; ; attempt++) {
-      await this.gate.pass(options.signal);
+      const pass = await this.gate.pass(options.signal);
       let failure: CoralNetError;
       try {
-        const res = await send(this.#dispatcher, {
-          method: body === undefined ? 'GET' : 'POST',
-          url,
-          headers,
-          body,
-          timeoutMs: this.#timeoutMs,
-        });
+        let res: RawResponse;
+        try {
+          res = await send(this.#dispatcher, {
+            method: body === undefined ? 'GET' : 'POST',
+            url,
+            headers,
+            body,
+            timeoutMs: this.#timeoutMs,
+          });
+        } finally {
+          pass.answered();
+        }
         if (res.status === 429) {
           const error = this.errorFor(endpoint, res);
           if (error instanceof ThrottledError) {

@@ -14,12 +14,12 @@ export const CORALNET_WINDOWS: readonly RateWindow[] = [
 export const CORALNET_JOB_SLOTS = 5;
 
 /**
- * The server counts a request when it arrives, the client when it leaves: a request that left just
- * outside a window may arrive inside it. Keeping a little more than a period between the first and
- * the last request of a full window absorbs that difference in latency.
+ * Requests are stamped when their answer arrives, and count as "now" while in flight: the server
+ * stamped each on arrival, which lies between the two, so the client never counts fewer requests in
+ * a window than the server does, whatever the latency. A little slack covers timer granularity.
  */
-function latencyMarginMs(periodMs: number): number {
-  return Math.min(1000, Math.max(20, periodMs * 0.02));
+function slackMs(periodMs: number): number {
+  return Math.min(250, periodMs * 0.005);
 }
 
 export interface WindowUsage extends RateWindow {
@@ -111,30 +111,40 @@ export interface RateGateOptions {
   jobSlots?: number;
 }
 
+/** A request let through the gate; call `answered()` once its answer (or failure) has come. */
+export interface GatePass {
+  answered(): void;
+}
+
 /**
  * @example
  * const gate = new RateGate({ windows: [{ limit: 60, periodMs: 60_000 }] });
- * await gate.pass();        // resolves at once, or when the window has room again
- * gate.pause(30_000);       // a 429 said Retry-After: 30; every request waits
+ * const pass = await gate.pass(); // at once, or when the window has room again
+ * const res = await send(request);
+ * pass.answered();
+ * gate.pause(30_000);             // a 429 said Retry-After: 30; every request waits
  */
 export class RateGate {
   readonly windows: readonly RateWindow[];
   readonly jobs: JobSlots;
-  private readonly sent: number[][];
+  /** Answer times of past requests, ascending, per window. */
+  private readonly answeredAt: number[][];
+  private inFlight = 0;
   private pausedUntilMs = 0;
   private turn: Promise<unknown> = Promise.resolve();
+  private wakeOnAnswer: (() => void) | undefined;
 
   constructor(options: RateGateOptions = {}) {
     this.windows = options.windows ?? CORALNET_WINDOWS;
-    this.sent = this.windows.map(() => []);
+    this.answeredAt = this.windows.map(() => []);
     this.jobs = new JobSlots(options.jobSlots ?? CORALNET_JOB_SLOTS);
   }
 
   /**
-   * Waits until a request may be sent without going over any window, then counts it as sent.
+   * Waits until a request may be sent without going over any window, and counts it from then.
    * Requests pass in the order they asked.
    */
-  pass(signal?: AbortSignal): Promise<void> {
+  pass(signal?: AbortSignal): Promise<GatePass> {
     const mine = this.turn.then(() => this.admit(signal));
     this.turn = mine.catch(() => undefined);
     return mine;
@@ -149,41 +159,67 @@ export class RateGate {
     return this.pausedUntilMs;
   }
 
-  /** Milliseconds a request asking now would wait. */
+  /**
+   * Milliseconds a request asking now would wait; `Infinity` while the requests in flight alone
+   * fill a window (the wait ends with an answer).
+   */
   delayMs(now = Date.now()): number {
     let wait = this.pausedUntilMs - now;
     this.windows.forEach((window, w) => {
       const stamps = this.prune(w, now);
-      if (stamps.length >= window.limit) {
-        const oldestThatCounts = stamps[stamps.length - window.limit]!;
-        wait = Math.max(wait, oldestThatCounts + window.periodMs + latencyMarginMs(window.periodMs) - now);
-      }
+      const mustLeave = stamps.length + this.inFlight - window.limit + 1;
+      if (mustLeave <= 0) return;
+      wait = Math.max(wait, mustLeave > stamps.length ? Infinity : stamps[mustLeave - 1]! + window.periodMs + slackMs(window.periodMs) - now);
     });
     return Math.max(0, wait);
   }
 
-  /** How full each window is now: what a poll planner can spend. */
+  /** How full each window is now, requests in flight included: what a poll planner can spend. */
   usage(now = Date.now()): WindowUsage[] {
-    return this.windows.map((window, w) => ({ ...window, used: this.prune(w, now).length }));
+    return this.windows.map((window, w) => ({ ...window, used: this.prune(w, now).length + this.inFlight }));
   }
 
-  private async admit(signal?: AbortSignal): Promise<void> {
+  private async admit(signal?: AbortSignal): Promise<GatePass> {
     for (;;) {
       signal?.throwIfAborted();
-      const now = Date.now();
-      const wait = this.delayMs(now);
+      const wait = this.delayMs();
       if (wait <= 0) {
-        for (const stamps of this.sent) stamps.push(now);
-        return;
+        this.inFlight++;
+        let done = false;
+        return {
+          answered: () => {
+            if (done) return;
+            done = true;
+            this.inFlight--;
+            const now = Date.now();
+            for (const stamps of this.answeredAt) {
+              let at = stamps.length;
+              while (at > 0 && stamps[at - 1]! > now) at--;
+              stamps.splice(at, 0, now);
+            }
+            this.wakeOnAnswer?.();
+          },
+        };
       }
-      await sleep(wait, signal);
+      // Wait for the window to free up, or for an answer to come in, whichever is first.
+      const answer = new Promise<void>((resolve) => (this.wakeOnAnswer = resolve));
+      const stop = new AbortController();
+      const timer = sleep(Math.min(wait, 2 ** 31 - 1), signal ? AbortSignal.any([stop.signal, signal]) : stop.signal).catch((error: unknown) => {
+        if (signal?.aborted) throw error;
+      });
+      try {
+        await Promise.race([answer, timer]);
+      } finally {
+        stop.abort();
+        this.wakeOnAnswer = undefined;
+      }
     }
   }
 
   private prune(w: number, now: number): number[] {
     const window = this.windows[w]!;
-    const stamps = this.sent[w]!;
-    const horizon = now - window.periodMs - latencyMarginMs(window.periodMs);
+    const stamps = this.answeredAt[w]!;
+    const horizon = now - window.periodMs - slackMs(window.periodMs);
     let drop = 0;
     while (drop < stamps.length && stamps[drop]! <= horizon) drop++;
     if (drop > 0) stamps.splice(0, drop);
