@@ -127,8 +127,8 @@ export interface GatePass {
 export class RateGate {
   readonly windows: readonly RateWindow[];
   readonly jobs: JobSlots;
-  /** Answer times of past requests, ascending, per window. */
-  private readonly answeredAt: number[][];
+  /** Answer times of past requests, ascending, as far back as the longest window reaches. */
+  private readonly answeredAt: number[] = [];
   private inFlight = 0;
   private pausedUntilMs = 0;
   private turn: Promise<unknown> = Promise.resolve();
@@ -136,7 +136,6 @@ export class RateGate {
 
   constructor(options: RateGateOptions = {}) {
     this.windows = options.windows ?? CORALNET_WINDOWS;
-    this.answeredAt = this.windows.map(() => []);
     this.jobs = new JobSlots(options.jobSlots ?? CORALNET_JOB_SLOTS);
   }
 
@@ -165,18 +164,22 @@ export class RateGate {
    */
   delayMs(now = Date.now()): number {
     let wait = this.pausedUntilMs - now;
-    this.windows.forEach((window, w) => {
-      const stamps = this.prune(w, now);
-      const mustLeave = stamps.length + this.inFlight - window.limit + 1;
-      if (mustLeave <= 0) return;
-      wait = Math.max(wait, mustLeave > stamps.length ? Infinity : stamps[mustLeave - 1]! + window.periodMs + slackMs(window.periodMs) - now);
-    });
+    this.prune(now);
+    for (const window of this.windows) {
+      const first = this.firstInWindow(window, now);
+      const counted = this.answeredAt.length - first;
+      const mustLeave = counted + this.inFlight - window.limit + 1;
+      if (mustLeave <= 0) continue;
+      const leaving = this.answeredAt[first + mustLeave - 1];
+      wait = Math.max(wait, leaving === undefined ? Infinity : leaving + window.periodMs + slackMs(window.periodMs) - now);
+    }
     return Math.max(0, wait);
   }
 
   /** How full each window is now, requests in flight included: what a poll planner can spend. */
   usage(now = Date.now()): WindowUsage[] {
-    return this.windows.map((window, w) => ({ ...window, used: this.prune(w, now).length + this.inFlight }));
+    this.prune(now);
+    return this.windows.map((window) => ({ ...window, used: this.answeredAt.length - this.firstInWindow(window, now) + this.inFlight }));
   }
 
   private async admit(signal?: AbortSignal): Promise<GatePass> {
@@ -191,12 +194,7 @@ export class RateGate {
             if (done) return;
             done = true;
             this.inFlight--;
-            const now = Date.now();
-            for (const stamps of this.answeredAt) {
-              let at = stamps.length;
-              while (at > 0 && stamps[at - 1]! > now) at--;
-              stamps.splice(at, 0, now);
-            }
+            this.answeredAt.push(Math.max(Date.now(), this.answeredAt.at(-1) ?? 0));
             this.wakeOnAnswer?.();
           },
         };
@@ -216,13 +214,19 @@ export class RateGate {
     }
   }
 
-  private prune(w: number, now: number): number[] {
-    const window = this.windows[w]!;
-    const stamps = this.answeredAt[w]!;
+  /** Index of the first answer that still counts in `window`. */
+  private firstInWindow(window: RateWindow, now: number): number {
     const horizon = now - window.periodMs - slackMs(window.periodMs);
+    let first = this.answeredAt.length;
+    while (first > 0 && this.answeredAt[first - 1]! > horizon) first--;
+    return first;
+  }
+
+  /** Forgets answers older than every window. */
+  private prune(now: number): void {
+    const longest = Math.max(...this.windows.map((window) => window.periodMs + slackMs(window.periodMs)));
     let drop = 0;
-    while (drop < stamps.length && stamps[drop]! <= horizon) drop++;
-    if (drop > 0) stamps.splice(0, drop);
-    return stamps;
+    while (drop < this.answeredAt.length && this.answeredAt[drop]! <= now - longest) drop++;
+    if (drop > 0) this.answeredAt.splice(0, drop);
   }
 }
