@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { runDemo } from './demo/demo.js';
+import { runSurvey, type SurveySummary } from './flow/runSurvey.js';
+import { parseArea, parsePointMethod } from './images/points.js';
 import { startSimulator, type SimulatorOptions } from './simulator/server.js';
 import { parseDuration, parseRate } from './util/duration.js';
 
@@ -16,9 +18,29 @@ class UsageError extends Error {}
 const HELP = `reefstream — machine annotations for reef photo surveys from a CoralNet classifier
 
 Commands:
+  reefstream run --classifier ID --source DIR|FILE --points METHOD --out results.csv [options]
+      Annotates a survey with a CoralNet classifier, as fast as CoralNet's limits allow.
+      Credentials: CORALNET_TOKEN (or --token T), or --user U with CORALNET_PASSWORD.
+      --api URL               the API base (default https://coralnet.ucsd.edu/api/)
+      --user U                your CoralNet username (lets reefstream learn your job limit)
+      --source DIR|FILE       a folder of images, or a URL list (one URL a line, or CSV with url,
+                              optional name and Aux1..Aux5 columns)
+      --points METHOD         random:30, stratified:5x6x1 (rows x columns x per cell), grid:10x10
+      --points-csv FILE       instead of --points: Name,Row,Column of every point
+      --area A                minX,maxX,minY,maxY in percent (15,85,15,85), or px:... (default whole image)
+      --seed N                seed of the point draws (default 1)
+      --out FILE              CoralNet export CSV
+      --ndjson FILE           one line per image with every classification and raw score
+      --errors FILE           failed images (default next to --out: NAME.errors.ndjson)
+      --url-prefix URL        where a local folder's images are published for the real CoralNet
+      --image-size WxH        every image has this size: do not read the images
+      --max-attempts N        sends of an image whose download failed (default 3)
+      --no-metadata           leave out Date, Aux1-5, Latitude, Longitude
+      --burst N/PERIOD, --sustained N/PERIOD, --job-slots N   the server's limits, if not CoralNet's
+
   reefstream demo [--out DIR] [--images N]
-      Paints a small survey, starts the CoralNet simulator, sends the survey through the
-      deploy API client and checks every point against the colour painted under it.
+      Paints a small survey, starts the CoralNet simulator, runs it end to end, writes
+      DIR/results.csv and DIR/results.ndjson, and checks every row against the painted colour.
 
   reefstream simulate [--port 8123] [options]
       Serves a simulated CoralNet deploy API at http://127.0.0.1:PORT/api/ until stopped,
@@ -75,13 +97,42 @@ const simulateSchema = z.object({
   'fault-409': share.default(0),
 });
 
+const imageSize = parsedWith((text) => {
+  const match = /^(\d+)x(\d+)$/.exec(text);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new Error('write width x height in pixels, such as 4000x3000');
+  return { width: Number(match[1]), height: Number(match[2]) };
+});
+const checked = <T>(check: (text: string) => T) => parsedWith((text) => (check(text), text));
+
+const runSchema = z.object({
+  api: z.string().url('is not a URL').default('https://coralnet.ucsd.edu/api/'),
+  token: z.string().optional(),
+  user: z.string().optional(),
+  classifier: z.string().regex(/^\d+$/, 'is a classifier id, a whole number (see the classifier page on CoralNet)'),
+  source: z.string().min(1),
+  points: checked(parsePointMethod).optional(),
+  'points-csv': z.string().optional(),
+  area: checked(parseArea).optional(),
+  seed: z.string().default('1'),
+  out: z.string().min(1),
+  ndjson: z.string().optional(),
+  errors: z.string().optional(),
+  'url-prefix': z.string().url('is not a URL').optional(),
+  'image-size': imageSize.optional(),
+  'max-attempts': count.max(10).default(3),
+  'no-metadata': z.boolean().optional(),
+  burst: rate.optional(),
+  sustained: rate.optional(),
+  'job-slots': count.optional(),
+});
+
 const demoSchema = z.object({
   out: z.string().min(1).default('demo-output'),
-  images: count.max(10_000).default(40),
+  images: count.max(10_000).default(250),
 });
 
 function stringOptions(names: string[]): ParseArgsConfig['options'] {
-  return Object.fromEntries(names.map((name) => [name, { type: 'string' as const }]));
+  return Object.fromEntries(names.map((name) => [name, { type: name.startsWith('no-') ? ('boolean' as const) : ('string' as const) }]));
 }
 
 function parse<S extends z.ZodObject>(command: string, args: string[], schema: S): z.output<S> {
@@ -159,19 +210,64 @@ async function simulate(args: string[]): Promise<void> {
   process.stdout.write(`simulator stopped: ${s.requests} requests, ${s.jobsCreated} jobs, ${s.imagesDone} images, ${s.throttled} throttled\n`);
 }
 
+function summaryLines(summary: SurveySummary): string[] {
+  const reasons = Object.entries(summary.failures)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
+  return [
+    `${summary.images} images: ${summary.annotated} annotated, ${summary.failed} failed${reasons ? ` (${reasons})` : ''}`,
+    `${summary.points} points in ${summary.jobs} jobs, ${summary.seconds.toFixed(1)} s, ${Math.round(summary.imagesPerMinute)} images per minute`,
+    `rows: ${summary.outputs.csv}${summary.outputs.ndjson ? `, ${summary.outputs.ndjson}` : ''}; failures: ${summary.outputs.errors}`,
+  ];
+}
+
 async function demo(args: string[]): Promise<void> {
   const o = parse('demo', args, demoSchema);
   const summary = await runDemo({ out: o.out, images: o.images, log: (line) => process.stderr.write(`${line}\n`) });
   process.stdout.write(
     [
-      `${summary.images} images (${summary.failedImages} failed) in ${summary.jobs} jobs, ${summary.seconds.toFixed(1)} s`,
-      `${summary.matching} of ${summary.points} points labelled as the colour painted under them`,
+      ...summaryLines(summary),
+      `${summary.matching} of ${summary.rows} rows labelled as the colour painted under the point`,
       `${summary.requests} API requests, ${summary.throttled} throttled`,
-      `results: ${summary.resultsFile}`,
       '',
     ].join('\n'),
   );
-  if (summary.matching !== summary.points || summary.failedImages > 0) process.exitCode = 1;
+  if (summary.matching !== summary.rows || summary.failed > 0) process.exitCode = 1;
+}
+
+async function run(args: string[]): Promise<void> {
+  const o = parse('run', args, runSchema);
+  const token = o.token ?? process.env.CORALNET_TOKEN;
+  const password = process.env.CORALNET_PASSWORD;
+  if (token === undefined && (o.user === undefined || password === undefined)) {
+    throw new UsageError('reefstream run: no credentials: set CORALNET_TOKEN (or --token), or --user with CORALNET_PASSWORD.');
+  }
+  if ((o.points === undefined) === (o['points-csv'] === undefined)) {
+    throw new UsageError('reefstream run: give one of --points (random:30, stratified:5x6x1, grid:10x10) or --points-csv FILE.');
+  }
+  const windows = o.burst || o.sustained ? [o.burst ?? { limit: 60, periodMs: 60_000 }, o.sustained ?? { limit: 1000, periodMs: 3_600_000 }] : undefined;
+  const summary = await runSurvey({
+    apiUrl: o.api,
+    token,
+    username: o.user,
+    password,
+    classifierId: o.classifier,
+    source: o.source,
+    points: o.points,
+    pointsCsv: o['points-csv'],
+    area: o.area,
+    seed: o.seed,
+    out: o.out,
+    ndjson: o.ndjson,
+    errors: o.errors,
+    urlPrefix: o['url-prefix'],
+    imageSize: o['image-size'],
+    maxAttempts: o['max-attempts'],
+    metadata: o['no-metadata'] !== true,
+    windows,
+    jobSlots: o['job-slots'],
+  });
+  process.stdout.write(`${summaryLines(summary).join('\n')}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -181,6 +277,8 @@ async function main(argv: string[]): Promise<void> {
       return simulate(rest);
     case 'demo':
       return demo(rest);
+    case 'run':
+      return run(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -193,7 +291,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`reefstream: no command "${command}" (commands: demo, simulate; see reefstream --help)`);
+      throw new UsageError(`reefstream: no command "${command}" (commands: run, demo, simulate; see reefstream --help)`);
   }
 }
 

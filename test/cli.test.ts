@@ -51,17 +51,17 @@ test('a bad option is one clear line and exit code 2', () => {
   assert.equal(host.stderr, 'reefstream simulate: The simulator listens on this machine only: 0.0.0.0 is not a loopback address (use 127.0.0.1).\n');
   const command = run(['simulat']);
   assert.equal(command.status, 2);
-  assert.equal(command.stderr, 'reefstream: no command "simulat" (commands: demo, simulate; see reefstream --help)\n');
+  assert.equal(command.stderr, 'reefstream: no command "simulat" (commands: run, demo, simulate; see reefstream --help)\n');
 });
 
-test('reefstream demo labels every painted point with its colour and writes the results', async (t) => {
+test('reefstream demo runs a painted survey end to end and every row has the painted label', async (t) => {
   const out = await tempFolder(t);
-  const result = run(['demo', '--out', out, '--images', '6']);
+  const result = run(['demo', '--out', out, '--images', '130']);
   assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stdout, /^6 images \(0 failed\) in 1 jobs/);
-  assert.match(result.stdout, /\n120 of 120 points labelled as the colour painted under them\n/);
+  assert.match(result.stdout, /^130 images: 130 annotated, 0 failed\n3900 points in 2 jobs, /);
+  assert.match(result.stdout, /\n3900 of 3900 rows labelled as the colour painted under the point\n/);
   assert.match(result.stdout, /, 0 throttled\n/);
-  const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { images: Array<{ ok: boolean; points: unknown[] }> };
-  assert.equal(saved.images.length, 6);
-  assert.ok(saved.images.every((image) => image.ok && image.points.length === 20));
+  const ndjson = (await readFile(join(out, 'results.ndjson'), 'utf8')).trim().split('\n');
+  assert.equal(ndjson.length, 130);
+  assert.equal(await readFile(join(out, 'results.errors.ndjson'), 'utf8'), '');
 });

@@ -1,89 +1,72 @@
 /**
- * The demo: a small painted survey, sent through the CoralNet client to the simulator, with every
- * point's machine label checked against the colour painted under it.
+ * The demo: a painted survey with a tow's EXIF, run end to end through `runSurvey` against the
+ * CoralNet simulator, with every row's label checked against the colour painted under its point.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoralNetClient } from '../coralnet/client.js';
-import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
-import type { ImageResult } from '../coralnet/schemas.js';
+import { parse } from 'fast-csv';
+import { runSurvey, type SurveySummary } from '../flow/runSurvey.js';
 import { startSimulator } from '../simulator/server.js';
-import { serveFolder } from '../sources/folderServer.js';
-import { blockCentres, paintedLabel, paintSurvey } from './syntheticSurvey.js';
+import { paintedLabel, paintSurvey } from './syntheticSurvey.js';
 
 export interface DemoOptions {
   out: string;
   images?: number;
-  /** Images per job: small, so that several jobs run at once. */
-  imagesPerJob?: number;
   log?: (line: string) => void;
+  progressStream?: NodeJS.WriteStream;
 }
 
-export interface DemoSummary {
-  images: number;
-  points: number;
+export interface DemoSummary extends SurveySummary {
+  /** Rows whose label is the colour painted under the point. */
   matching: number;
-  failedImages: number;
-  jobs: number;
+  rows: number;
   requests: number;
   throttled: number;
-  seconds: number;
-  resultsFile: string;
 }
+
+/** Demo limits: CoralNet's windows scaled ten times faster, so that the demo takes seconds. */
+const DEMO_WINDOWS = [
+  { limit: 60, periodMs: 6_000 },
+  { limit: 1000, periodMs: 360_000 },
+];
 
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const log = options.log ?? (() => undefined);
-  const started = Date.now();
   const folder = join(options.out, 'images');
-  const painted = await paintSurvey(folder, options.images ?? 40, { seed: 'demo' });
-  log(`painted ${painted.length} survey images in ${folder}`);
-  const served = await serveFolder(folder);
-  const sim = await startSimulator({ imageMs: 40, workers: 4 });
-  log(`CoralNet simulator at ${sim.url}`);
-  const client = await CoralNetClient.connect({ apiUrl: sim.url, token: sim.token, username: sim.username });
+  await mkdir(options.out, { recursive: true });
+  // 160-pixel blocks fall on JPEG's 8-pixel blocks: the colours stay exact up to every edge.
+  const painted = await paintSurvey(folder, options.images ?? 250, { seed: 'demo', width: 800, height: 640, blockRows: 4, blockColumns: 5, tow: true });
+  const byName = new Map(painted.map((image) => [image.name, image]));
+  log(`painted ${painted.length} survey photos in ${folder}`);
+  const sim = await startSimulator({ imageMs: 40, workers: 4, burst: DEMO_WINDOWS[0], sustained: DEMO_WINDOWS[1] });
+  log(`CoralNet simulator at ${sim.url} (request windows 60 per 6 s and 1000 per 6 min, 5 job slots)`);
   try {
-    const perJob = Math.min(options.imagesPerJob ?? 8, MAX_IMAGES_PER_JOB);
-    const chunks: Array<typeof painted> = [];
-    for (let i = 0; i < painted.length; i += perJob) chunks.push(painted.slice(i, i + perJob));
-    const results = await Promise.all(
-      chunks.map(async (chunk) => {
-        const job = await client.deploy(
-          1,
-          chunk.map((image) => ({ url: served.urlOf(image.name), points: blockCentres(image) })),
-        );
-        log(`job ${job.id}: ${chunk.length} images sent`);
-        const images = await client.waitForResult(job, 250);
-        log(`job ${job.id}: finished`);
-        return images;
-      }),
-    );
-    const images: ImageResult[] = results.flat();
-    let points = 0;
-    let matching = 0;
-    images.forEach((image, i) => {
-      if (!image.ok) return;
-      for (const point of image.points) {
-        points++;
-        if (point.classifications[0]!.label_code === paintedLabel(painted[i]!, point.row, point.column)) matching++;
-      }
+    const summary = await runSurvey({
+      apiUrl: sim.url,
+      token: sim.token,
+      username: sim.username,
+      classifierId: 1,
+      source: folder,
+      points: 'stratified:5x6x1',
+      area: '15,85,15,85',
+      seed: 1,
+      out: join(options.out, 'results.csv'),
+      ndjson: join(options.out, 'results.ndjson'),
+      windows: DEMO_WINDOWS,
+      chunkFlushMs: 200,
+      progressStream: options.progressStream,
     });
-    await mkdir(options.out, { recursive: true });
-    const resultsFile = join(options.out, 'results.json');
-    await writeFile(resultsFile, JSON.stringify({ images }, null, 1));
-    return {
-      images: images.length,
-      points,
-      matching,
-      failedImages: images.filter((image) => !image.ok).length,
-      jobs: chunks.length,
-      requests: sim.stats.requests,
-      throttled: sim.stats.throttled,
-      seconds: (Date.now() - started) / 1000,
-      resultsFile,
-    };
+    let rows = 0;
+    let matching = 0;
+    const csv = createReadStream(summary.outputs.csv).pipe(parse({ headers: true }));
+    for await (const row of csv as AsyncIterable<Record<string, string>>) {
+      rows++;
+      const image = byName.get(row.Name!);
+      if (image && paintedLabel(image, Number(row.Row), Number(row.Column)) === row['Label code']) matching++;
+    }
+    return { ...summary, rows, matching, requests: sim.stats.requests, throttled: sim.stats.throttled };
   } finally {
-    await client.close();
     await sim.close();
-    await served.close();
   }
 }

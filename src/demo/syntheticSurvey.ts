@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Exif } from 'sharp';
 import { seededRandom } from '../util/random.js';
 import { DEFAULT_LABELSET, hexToRgb, type Label } from '../simulator/labelset.js';
 
@@ -49,6 +49,31 @@ export interface PaintOptions {
   seed?: number | string;
   labelset?: readonly Label[];
   format?: 'jpeg' | 'png';
+  /** EXIF written into a JPEG: DateTimeOriginal (`2024:03:05 10:11:12`) and GPS position. */
+  exif?: { dateTimeOriginal?: string; latitude?: number; longitude?: number };
+}
+
+/** Degrees as EXIF's three rationals: `17/1 30/1 3600/100`. */
+function exifDegrees(value: number): string {
+  const abs = Math.abs(value);
+  const degrees = Math.floor(abs);
+  const minutes = Math.floor((abs - degrees) * 60);
+  const seconds = Math.round(((abs - degrees) * 60 - minutes) * 60 * 10000);
+  return `${degrees}/1 ${minutes}/1 ${seconds}/10000`;
+}
+
+function exifTags(exif: NonNullable<PaintOptions['exif']>): Exif {
+  const tags: Exif = { IFD0: { Make: 'reefstream', Model: 'synthetic survey' } };
+  if (exif.dateTimeOriginal) tags.IFD2 = { DateTimeOriginal: exif.dateTimeOriginal };
+  if (exif.latitude !== undefined && exif.longitude !== undefined) {
+    tags.IFD3 = {
+      GPSLatitudeRef: exif.latitude < 0 ? 'S' : 'N',
+      GPSLatitude: exifDegrees(exif.latitude),
+      GPSLongitudeRef: exif.longitude < 0 ? 'W' : 'E',
+      GPSLongitude: exifDegrees(exif.longitude),
+    };
+  }
+  return tags;
 }
 
 /**
@@ -76,18 +101,27 @@ export async function paintImage(path: string, options: PaintOptions = {}): Prom
     for (let row = top + 1; row < bottom; row++) pixels.copy(pixels, row * rowBytes, top * rowBytes, (top + 1) * rowBytes);
   }
   const image = sharp(pixels, { raw: { width, height, channels: 3 } });
-  await (options.format === 'png' ? image.png() : image.jpeg({ quality: 92, chromaSubsampling: '4:4:4' })).toFile(path);
+  const encoded = options.format === 'png' ? image.png() : image.jpeg({ quality: 92, chromaSubsampling: '4:4:4' });
+  await (options.exif && options.format !== 'png' ? encoded.withExif(exifTags(options.exif)) : encoded).toFile(path);
   const name = path.split(/[\\/]/).pop()!;
   return { name, path, width, height, blockRows, blockColumns, blocks: blocks.map((label) => label.code) };
 }
 
-/** Paints `count` images named `IMG_0001.jpg`… into `folder`. */
-export async function paintSurvey(folder: string, count: number, options: PaintOptions = {}): Promise<PaintedImage[]> {
+/** The EXIF of the `i`-th photo of a tow: one a second from 09:00:00, drifting east along a reef. */
+export function towExif(i: number): NonNullable<PaintOptions['exif']> {
+  const seconds = i - 1;
+  const time = `${String(9 + Math.floor(seconds / 3600)).padStart(2, '0')}:${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}`;
+  return { dateTimeOriginal: `2024:03:05 ${time}`, latitude: -17.5, longitude: 149.75 + seconds * 0.0001 };
+}
+
+/** Paints `count` images named `IMG_0001.jpg`… into `folder`, with a tow's EXIF when `tow` is set. */
+export async function paintSurvey(folder: string, count: number, options: PaintOptions & { tow?: boolean } = {}): Promise<PaintedImage[]> {
   await mkdir(folder, { recursive: true });
   const images: PaintedImage[] = [];
   for (let i = 1; i <= count; i++) {
     const name = `IMG_${String(i).padStart(4, '0')}.${options.format === 'png' ? 'png' : 'jpg'}`;
-    images.push(await paintImage(join(folder, name), { ...options, seed: `${options.seed ?? 'survey'}-${i}` }));
+    const exif = options.tow ? towExif(i) : options.exif;
+    images.push(await paintImage(join(folder, name), { ...options, exif, seed: `${options.seed ?? 'survey'}-${i}` }));
   }
   return images;
 }

@@ -1,0 +1,39 @@
+/**
+ * When to poll a job next: at about the time the job's own progress says it will finish, but never
+ * more often than the request budget allows when every active job polls at that pace.
+ */
+import type { RateGate } from '../coralnet/rateGate.js';
+
+export interface PollPlannerOptions {
+  /** Share of each request window that polls may use; the rest is for deploys and results. Default 0.8. */
+  share?: number;
+  /** Longest wait between polls of one job. Default 10 minutes. */
+  maxMs?: number;
+}
+
+export class PollPlanner {
+  private readonly share: number;
+  private readonly maxMs: number;
+
+  constructor(private readonly gate: RateGate, options: PollPlannerOptions = {}) {
+    this.share = options.share ?? 0.8;
+    this.maxMs = options.maxMs ?? 600_000;
+  }
+
+  /** The shortest interval at which every active job can poll within the windows. */
+  budgetIntervalMs(): number {
+    const jobs = Math.max(1, this.gate.jobs.active);
+    return Math.max(...this.gate.windows.map((w) => (w.periodMs / (w.limit * this.share)) * jobs));
+  }
+
+  /**
+   * The wait before the next status request of a job, from its progress: images done so far over
+   * the time since it was sent tell when the rest will be done.
+   */
+  nextPollMs(progress: { successes: number; failures: number; total: number }, sentAt: number, now = Date.now()): number {
+    const budget = this.budgetIntervalMs();
+    const done = progress.successes + progress.failures;
+    const estimate = done > 0 ? ((now - sentAt) / done) * (progress.total - done) : budget;
+    return Math.min(this.maxMs, Math.max(budget, estimate));
+  }
+}

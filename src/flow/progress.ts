@@ -1,0 +1,45 @@
+/** A one-line progress display on a terminal, and the counts behind it. */
+export interface Progress {
+  /** Images in the survey, when known (counted beside the run). */
+  total?: number;
+  done: number;
+  failed: number;
+  inFlight: number;
+  activeJobs: number;
+  points: number;
+  startedAt: number;
+}
+
+export function imagesPerMinute(p: Progress, now = Date.now()): number {
+  const minutes = (now - p.startedAt) / 60_000;
+  return minutes > 0 ? (p.done + p.failed) / minutes : 0;
+}
+
+function clock(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** `1,204/175,000 done · 3 failed · 500 in flight · 5 jobs · 412/min · ETA 7h04m` */
+export function progressLine(p: Progress, now = Date.now()): string {
+  const rate = imagesPerMinute(p, now);
+  const finished = p.done + p.failed;
+  const total = p.total === undefined ? '' : `/${p.total.toLocaleString('en')}`;
+  const eta = p.total !== undefined && rate > 0 ? ` · ETA ${clock(((p.total - finished) / rate) * 60)}` : '';
+  return `${p.done.toLocaleString('en')}${total} done · ${p.failed} failed · ${p.inFlight} in flight · ${p.activeJobs} jobs · ${Math.round(rate)}/min${eta}`;
+}
+
+/** Redraws the progress line on a terminal every `everyMs`; does nothing when `stream` is not one. */
+export function showProgress(read: () => Progress, stream: NodeJS.WriteStream = process.stderr, everyMs = 500): () => void {
+  if (!stream.isTTY) return () => undefined;
+  const draw = (): void => void stream.write(`\r\x1b[2K${progressLine(read())}`);
+  const timer = setInterval(draw, everyMs);
+  return () => {
+    clearInterval(timer);
+    draw();
+    stream.write('\n');
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * A whole survey run: images from a source, points placed, jobs sent to CoralNet within its
+ * limits, and every image written to the CSV and NDJSON outputs or to the errors file.
+ */
+import { stat } from 'node:fs/promises';
+import { concatMap, lastValueFrom, map, type OperatorFunction } from 'rxjs';
+import { CoralNetClient, CORALNET_API, type ClientEvent } from '../coralnet/client.js';
+import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
+import type { RateWindow } from '../util/duration.js';
+import { isLoopbackHost } from '../util/loopback.js';
+import type { AnnotationArea, PointMethod } from '../images/points.js';
+import type { ImageOutcome, ImageRef, PlannedImage, ProbedImage } from '../model.js';
+import { annotate } from '../operators/annotate.js';
+import { chunk } from '../operators/chunk.js';
+import type { OrFailed } from '../operators/failures.js';
+import { imagesOf, listImages, type ImageSource } from '../operators/listImages.js';
+import { probe } from '../operators/probe.js';
+import { givenPoints, readPointsCsv, samplePoints } from '../operators/samplePoints.js';
+import { csvHeader, toRows } from '../operators/toRows.js';
+import { CsvFile } from '../sinks/csv.js';
+import { NdjsonFile } from '../sinks/lineFile.js';
+import { serveFolder, type ServedFolder } from '../sources/folderServer.js';
+import { Credits } from './credits.js';
+import { showProgress, type Progress } from './progress.js';
+
+export interface SurveyOptions {
+  /** The API base ending in `/api/`. Default CoralNet's. */
+  apiUrl?: string;
+  token?: string;
+  username?: string;
+  password?: string;
+  /** A client already connected (pipelines that share one); the credentials above are then unused. */
+  client?: CoralNetClient;
+  classifierId: number | string;
+  source: ImageSource;
+  /** `random:30`, `stratified:5x6x1`, `grid:10x10`; or `pointsCsv`. */
+  points?: string | PointMethod;
+  /** A CSV of `Name,Row,Column`: the points of each image, instead of `points`. */
+  pointsCsv?: string;
+  area?: string | AnnotationArea;
+  seed?: number | string;
+  /** The CSV output (CoralNet's export columns). */
+  out: string;
+  /** One line per image: points with all classifications and raw scores, and the request. */
+  ndjson?: string;
+  /** One line per failed image, with its reason and attempts. Default: next to `out`. */
+  errors?: string;
+  /** Public URL prefix under which the local folder's images are published, for the real CoralNet. */
+  urlPrefix?: string;
+  /** Date, Aux1–5, Latitude, Longitude columns. Default true. */
+  metadata?: boolean;
+  /** Every image has this size: no probing (EXIF columns stay empty). */
+  imageSize?: { width: number; height: number };
+  /** Times an image is sent at most. Default 3. */
+  maxAttempts?: number;
+  /** The client's request windows and job slots; CoralNet's by default. */
+  windows?: readonly RateWindow[];
+  jobSlots?: number;
+  /** Images in flight at most. Default 100 × (job slots + 1). */
+  window?: number;
+  /** A partial chunk is sent after this long without a new image. Default 2 s. */
+  chunkFlushMs?: number;
+  /** Draw a progress line on this stream when it is a terminal. */
+  progressStream?: NodeJS.WriteStream;
+  onEvent?: (event: ClientEvent) => void;
+}
+
+export interface SurveySummary {
+  images: number;
+  annotated: number;
+  failed: number;
+  points: number;
+  jobs: number;
+  seconds: number;
+  imagesPerMinute: number;
+  /** Failure reasons and how many images each. */
+  failures: Record<string, number>;
+  outputs: { csv: string; ndjson?: string; errors: string };
+}
+
+/** The errors file next to the CSV: `results.csv` → `results.errors.ndjson`. */
+export const defaultErrorsPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.errors.ndjson`;
+
+/** Gives each local image a URL CoralNet can download. */
+function publish(urlOf: ((image: ImageRef) => string) | undefined): OperatorFunction<ImageRef, ImageRef> {
+  return map((image) => (image.url !== undefined || urlOf === undefined ? image : { ...image, url: urlOf(image) }));
+}
+
+async function countImages(source: ImageSource): Promise<number | undefined> {
+  if (typeof source !== 'string') return undefined;
+  let n = 0;
+  for await (const image of imagesOf(source)) if (image) n++;
+  return n;
+}
+
+/** A short reason for the summary: the exception name of CoralNet's message, or its start. */
+function reasonKind(reason: string): string {
+  return /^[\w.]*?(\w+Error)\b/.exec(reason)?.[1] ?? reason.replace(/^\S+ /, '').slice(0, 60);
+}
+
+/**
+ * Runs a survey from source to outputs.
+ * @example
+ * const summary = await runSurvey({
+ *   token: process.env.CORALNET_TOKEN, username: 'me', classifierId: 1234,
+ *   source: 'urls.csv', points: 'stratified:5x6x1', area: '15,85,15,85', seed: 1, out: 'results.csv',
+ * });
+ */
+export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> {
+  const started = Date.now();
+  const apiUrl = new URL(options.client?.apiUrl.href ?? options.apiUrl ?? CORALNET_API);
+  const errorsPath = options.errors ?? defaultErrorsPath(options.out);
+  if (options.points === undefined && options.pointsCsv === undefined) throw new Error('Say where the points go: --points (random:30, stratified:5x6x1, grid:10x10) or --points-csv FILE.');
+
+  // Local images must be reachable by the server: served on loopback for a server on this machine,
+  // or published by the user under a public URL prefix.
+  let served: ServedFolder | undefined;
+  let urlOf: ((image: ImageRef) => string) | undefined;
+  const folder = typeof options.source === 'string' && (await stat(options.source).catch(() => undefined))?.isDirectory() ? options.source : undefined;
+  if (options.urlPrefix !== undefined) {
+    const prefix = options.urlPrefix.endsWith('/') ? options.urlPrefix : `${options.urlPrefix}/`;
+    urlOf = (image) => prefix + image.name.split('/').map(encodeURIComponent).join('/');
+  } else if (folder !== undefined) {
+    if (!isLoopbackHost(apiUrl.hostname)) {
+      throw new Error(
+        `CoralNet downloads each image by URL, so the images in ${folder} must be published first: put the folder where the web can read it (a public Dropbox or S3 folder, a web server) and give its URL with --url-prefix (image names are appended to it), or give a URL list as --source.`,
+      );
+    }
+    served = await serveFolder(folder);
+    urlOf = (image) => served!.urlOf(image.name);
+  }
+
+  const client =
+    options.client ??
+    (await CoralNetClient.connect({
+      apiUrl: apiUrl.href,
+      token: options.token,
+      username: options.username,
+      password: options.password,
+      windows: options.windows,
+      jobSlots: options.jobSlots,
+      onEvent: options.onEvent,
+    }));
+  const pointsStep: OperatorFunction<OrFailed<ProbedImage>, OrFailed<PlannedImage>> =
+    options.pointsCsv !== undefined
+      ? givenPoints(await readPointsCsv(options.pointsCsv))
+      : samplePoints({ method: options.points!, area: options.area, seed: options.seed });
+  const window = options.window ?? MAX_IMAGES_PER_JOB * (client.gate.jobs.limit + 1);
+  const credits = new Credits(window);
+  const progress: Progress = { done: 0, failed: 0, inFlight: 0, activeJobs: 0, points: 0, startedAt: started };
+  void countImages(options.source).then(
+    (total) => (progress.total = total),
+    () => undefined,
+  );
+  const csv = await CsvFile.open(options.out, csvHeader({ metadata: options.metadata ?? true }));
+  const ndjson = options.ndjson === undefined ? undefined : await NdjsonFile.open(options.ndjson);
+  const errors = await NdjsonFile.open(errorsPath);
+  const stopProgress = showProgress(
+    () => ({ ...progress, inFlight: credits.inUse, activeJobs: client.gate.jobs.active }),
+    options.progressStream ?? process.stderr,
+  );
+  const jobIds = new Set<string>();
+  const failures: Record<string, number> = {};
+  const request = { classifierId: options.classifierId, points: options.points ?? `csv:${options.pointsCsv}`, area: options.area, seed: options.seed ?? 1 };
+
+  const write = async ({ outcome, rows }: { outcome: ImageOutcome; rows: string[][] }): Promise<void> => {
+    for (const id of outcome.jobIds) jobIds.add(id);
+    if (outcome.ok) {
+      await csv.write(rows);
+      await ndjson?.write({
+        name: outcome.name,
+        url: outcome.url,
+        width: outcome.width,
+        height: outcome.height,
+        dateTimeOriginal: outcome.dateTimeOriginal,
+        latitude: outcome.latitude,
+        longitude: outcome.longitude,
+        aux: outcome.aux,
+        attempts: outcome.attempts,
+        jobIds: outcome.jobIds,
+        request,
+        points: outcome.classified,
+      });
+      progress.done++;
+      progress.points += outcome.classified.length;
+    } else {
+      await errors.write({ name: outcome.name, url: outcome.url, path: outcome.path, reason: outcome.reason, transient: outcome.transient, attempts: outcome.attempts, jobIds: outcome.jobIds });
+      progress.failed++;
+      const kind = reasonKind(outcome.reason);
+      failures[kind] = (failures[kind] ?? 0) + 1;
+    }
+    credits.give();
+  };
+
+  try {
+    await lastValueFrom(
+      listImages(options.source, credits).pipe(
+        publish(urlOf),
+        probe({ imageSize: options.imageSize }),
+        pointsStep,
+        chunk(MAX_IMAGES_PER_JOB, options.chunkFlushMs ?? 2000),
+        annotate(client, { classifierId: options.classifierId, maxAttempts: options.maxAttempts }),
+        toRows({ metadata: options.metadata ?? true }),
+        concatMap(write),
+      ),
+      { defaultValue: undefined },
+    );
+  } finally {
+    stopProgress();
+    await csv.close();
+    await ndjson?.close();
+    await errors.close();
+    if (!options.client) await client.close();
+    await served?.close();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const images = progress.done + progress.failed;
+  return {
+    images,
+    annotated: progress.done,
+    failed: progress.failed,
+    points: progress.points,
+    jobs: jobIds.size,
+    seconds,
+    imagesPerMinute: seconds > 0 ? (images / seconds) * 60 : 0,
+    failures,
+    outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath },
+  };
+}

@@ -1,0 +1,40 @@
+import { mergeMap, of, type OperatorFunction } from 'rxjs';
+import type { CoralNetClient } from '../coralnet/client.js';
+import { PollPlanner } from '../flow/pollPlanner.js';
+import type { ImageOutcome, PlannedImage } from '../model.js';
+import { deploy } from './deploy.js';
+import { isFailed, type OrFailed } from './failures.js';
+import { pollUntilDone } from './pollUntilDone.js';
+import { retryErrors } from './retryErrors.js';
+
+export interface AnnotateOptions {
+  classifierId: number | string;
+  /** Times an image is sent at most (transient failures). Default 3. */
+  maxAttempts?: number;
+  /** Jobs at once; the user's job limit as the client knows it by default. */
+  jobSlots?: number;
+  planner?: PollPlanner;
+}
+
+/**
+ * One chunk, one job: `deploy`, `pollUntilDone` and `retryErrors` for each chunk inside one inner
+ * observable, as many at once as the server's job slots. Failed images pass through.
+ * @example chunks$.pipe(annotate(client, { classifierId: 1234 }))
+ */
+export function annotate(client: CoralNetClient, options: AnnotateOptions): OperatorFunction<OrFailed<PlannedImage[]>, ImageOutcome> {
+  const planner = options.planner ?? new PollPlanner(client.gate);
+  return (source) =>
+    source.pipe(
+      mergeMap(
+        (item) =>
+          isFailed(item)
+            ? of(item)
+            : of(item).pipe(
+                deploy(client, options.classifierId),
+                pollUntilDone(client, planner),
+                retryErrors(client, { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner }),
+              ),
+        options.jobSlots ?? client.gate.jobs.limit,
+      ),
+    );
+}

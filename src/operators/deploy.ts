@@ -1,0 +1,33 @@
+import { concatMap, type OperatorFunction } from 'rxjs';
+import type { CoralNetClient, DeployJob } from '../coralnet/client.js';
+import { MAX_POINTS_PER_IMAGE, type ImageRequest } from '../coralnet/deployRequest.js';
+import type { PlannedImage } from '../model.js';
+
+/** A job on the server and the images it was sent for, in request order. */
+export interface SubmittedJob {
+  job: DeployJob;
+  images: PlannedImage[];
+  sentAt: number;
+}
+
+/** The request entries of images: one per 200 points, in order. */
+export function requestEntries(images: readonly PlannedImage[]): ImageRequest[] {
+  return images.flatMap((image) => {
+    if (image.url === undefined) throw new Error(`${image.name} has no URL CoralNet can download: publish the images first.`);
+    const entries: ImageRequest[] = [];
+    for (let i = 0; i < image.points.length; i += MAX_POINTS_PER_IMAGE) entries.push({ url: image.url, points: image.points.slice(i, i + MAX_POINTS_PER_IMAGE) });
+    return entries;
+  });
+}
+
+/**
+ * Sends each chunk of images as one deploy job (an image over 200 points as several entries).
+ * Waits for a job slot: never more jobs than the server allows.
+ * @example chunks$.pipe(deploy(client, 1234))
+ */
+export function deploy(client: CoralNetClient, classifierId: number | string): OperatorFunction<PlannedImage[], SubmittedJob> {
+  return concatMap(async (images) => {
+    const job = await client.deploy(classifierId, requestEntries(images));
+    return { job, images: images.map((image) => ({ ...image, attempts: image.attempts + 1 })), sentAt: Date.now() };
+  });
+}

@@ -1,0 +1,40 @@
+import { mergeMap, type OperatorFunction } from 'rxjs';
+import type { CoralNetClient } from '../coralnet/client.js';
+import { NotFoundError } from '../coralnet/errors.js';
+import type { ImageResult } from '../coralnet/schemas.js';
+import { PollPlanner } from '../flow/pollPlanner.js';
+import { sleep } from '../util/duration.js';
+import type { SubmittedJob } from './deploy.js';
+
+/** A job whose result is in: one result per request entry, in request order. */
+export interface FinishedJob extends SubmittedJob {
+  results: ImageResult[] | { gone: string };
+}
+
+async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitted: SubmittedJob): Promise<FinishedJob> {
+  try {
+    for (;;) {
+      const status = await client.status(submitted.job);
+      if (status.finished) {
+        const result = await client.result(submitted.job);
+        if (result.ready) return { ...submitted, results: result.images };
+        await sleep(planner.budgetIntervalMs()); // a 409 right after the 303: not ready after all
+        continue;
+      }
+      await sleep(planner.nextPollMs(status, submitted.sentAt));
+    }
+  } catch (error) {
+    // Results live 30 days; a job gone from the server is sent again by retryErrors.
+    if (error instanceof NotFoundError) return { ...submitted, results: { gone: error.message } };
+    throw error;
+  }
+}
+
+/**
+ * Polls each job until its result is in, at intervals planned from its progress and the request
+ * budget left (see {@link PollPlanner}), then reads the result.
+ * @example jobs$.pipe(pollUntilDone(client))
+ */
+export function pollUntilDone(client: CoralNetClient, planner = new PollPlanner(client.gate)): OperatorFunction<SubmittedJob, FinishedJob> {
+  return mergeMap((submitted) => waitForJob(client, planner, submitted));
+}

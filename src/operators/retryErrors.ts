@@ -1,0 +1,67 @@
+import { concat, from, mergeMap, of, type Observable, type OperatorFunction } from 'rxjs';
+import type { CoralNetClient } from '../coralnet/client.js';
+import type { PollPlanner } from '../flow/pollPlanner.js';
+import type { ImageOutcome, PlannedImage } from '../model.js';
+import { deploy } from './deploy.js';
+import type { FinishedJob } from './pollUntilDone.js';
+import { pollUntilDone } from './pollUntilDone.js';
+
+/** Failures worth sending again: the server could not download the image this time. */
+export const isTransientFailure = (message: string): boolean => /URLDownloadError/.test(message);
+
+/** Joins the entries of a finished job back into one outcome per image. */
+export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage; outcome: ImageOutcome }> {
+  let next = 0;
+  const jobIds = [finished.job.id];
+  return finished.images.map((planned) => {
+    const entries = Math.ceil(planned.points.length / 200);
+    const results = Array.isArray(finished.results) ? finished.results.slice(next, next + entries) : [];
+    next += entries;
+    const { attempts } = planned;
+    if (!Array.isArray(finished.results)) {
+      return { planned, outcome: { name: planned.name, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason: `job ${finished.job.id} is gone from the server: ${finished.results.gone}`, transient: true, attempts, jobIds } };
+    }
+    const failed = results.find((r) => !r.ok);
+    if (failed && !failed.ok) {
+      const reason = failed.errors.join(' | ');
+      return { planned, outcome: { name: planned.name, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason, transient: isTransientFailure(reason), attempts, jobIds } };
+    }
+    const classified = results.flatMap((r) => (r.ok ? r.points : []));
+    return { planned, outcome: { ...planned, ok: true, classified, jobIds } };
+  });
+}
+
+export interface RetryErrorsOptions {
+  classifierId: number | string;
+  /** Times an image is sent at most. Default 3. */
+  maxAttempts?: number;
+  planner?: PollPlanner;
+}
+
+/**
+ * Emits one outcome per image of each finished job. Images that failed for a reason that may pass
+ * (a download failure, a job gone from the server) are sent again with the same points, up to
+ * `maxAttempts`; permanent failures are final. Every image ends as a success or a failure with its
+ * reason and attempts.
+ * @example jobs$.pipe(pollUntilDone(client), retryErrors(client, { classifierId: 1234 }))
+ */
+export function retryErrors(client: CoralNetClient, options: RetryErrorsOptions): OperatorFunction<FinishedJob, ImageOutcome> {
+  const maxAttempts = options.maxAttempts ?? 3;
+  const settle = (finished: FinishedJob): Observable<ImageOutcome> => {
+    const outcomes = outcomesOf(finished);
+    const again = outcomes.filter(({ outcome }) => !outcome.ok && outcome.transient && outcome.attempts < maxAttempts);
+    const final = outcomes.filter((o) => !again.includes(o)).map(({ outcome }) => outcome);
+    if (again.length === 0) return from(final);
+    const previousJobs = new Map(again.map(({ planned, outcome }) => [planned.name, outcome.jobIds]));
+    return concat(
+      from(final),
+      of(again.map(({ planned }) => planned)).pipe(
+        deploy(client, options.classifierId),
+        pollUntilDone(client, options.planner),
+        mergeMap(settle),
+        mergeMap((outcome) => of({ ...outcome, jobIds: [...(previousJobs.get(outcome.name) ?? []), ...outcome.jobIds] })),
+      ),
+    );
+  };
+  return mergeMap(settle);
+}
