@@ -126,7 +126,6 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
         `CoralNet downloads each image by URL, so the images in ${folder} must be published first: put the folder where the web can read it (a public Dropbox or S3 folder, a web server) and give its URL with --url-prefix (image names are appended to it), or give a URL list as --source.`,
       );
     }
-    served = await serveFolder(folder);
     urlOf = (image) => served!.urlOf(image.name);
   }
 
@@ -141,6 +140,23 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
       jobSlots: options.jobSlots,
       onEvent: options.onEvent,
     }));
+  try {
+    if (folder !== undefined && options.urlPrefix === undefined) served = await serveFolder(folder);
+    return await annotateSurvey(options, client, urlOf, errorsPath, started);
+  } finally {
+    if (!options.client) await client.close();
+    await served?.close();
+  }
+}
+
+/** The run itself, once the client is connected and the images can be reached. */
+async function annotateSurvey(
+  options: SurveyOptions,
+  client: CoralNetClient,
+  urlOf: ((image: ImageRef) => string) | undefined,
+  errorsPath: string,
+  started: number,
+): Promise<SurveySummary> {
   const pointsStep: OperatorFunction<OrFailed<ProbedImage>, OrFailed<PlannedImage>> =
     options.pointsCsv !== undefined
       ? givenPoints(await readPointsCsv(options.pointsCsv))
@@ -210,8 +226,6 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
     await csv.close();
     await ndjson?.close();
     await errors.close();
-    if (!options.client) await client.close();
-    await served?.close();
   }
   const seconds = (Date.now() - started) / 1000;
   const images = progress.done + progress.failed;

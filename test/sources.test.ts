@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { lastValueFrom, toArray } from 'rxjs';
+import { probeImage, ImageProbeError } from '../src/images/probe.js';
+import { listImages } from '../src/operators/listImages.js';
+import { serveFolder } from '../src/sources/folderServer.js';
+import { walkFolder } from '../src/sources/localFolder.js';
+import { readUrlList } from '../src/sources/urlList.js';
+import { paintImage, towExif } from '../src/demo/syntheticSurvey.js';
+import { tempFolder } from './helpers.js';
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+test('a folder: images of every subfolder, by extension in any case, hidden files skipped', async (t) => {
+  const root = await tempFolder(t);
+  await mkdir(join(root, 'site2', 'transect 1'), { recursive: true });
+  for (const name of ['a.JPG', 'b.png', 'notes.txt', '.hidden.jpg', 'site2/c.jpeg', 'site2/transect 1/d.jpg', 'site2/transect 1/e.MPO']) {
+    await writeFile(join(root, name), 'x');
+  }
+  const names = (await collect(walkFolder(root))).map((i) => i.name).sort();
+  assert.deepEqual(names, ['a.JPG', 'b.png', 'site2/c.jpeg', 'site2/transect 1/d.jpg', 'site2/transect 1/e.MPO']);
+  await assert.rejects(collect(walkFolder(join(root, 'missing'))), /Cannot read the folder .*missing \(ENOENT\): check that it exists/);
+});
+
+test('a URL list: one URL a line, comments and blank lines skipped; a line that is no URL is named', async (t) => {
+  const root = await tempFolder(t);
+  const file = join(root, 'urls.txt');
+  await writeFile(file, '# lagoon tow 3\nhttps://example.org/s/IMG_0001.JPG?dl=1\n\nhttps://example.org/s/IMG%200002.JPG\n');
+  assert.deepEqual(await collect(readUrlList(file)), [
+    { name: 'IMG_0001.JPG', url: 'https://example.org/s/IMG_0001.JPG?dl=1' },
+    { name: 'IMG 0002.JPG', url: 'https://example.org/s/IMG%200002.JPG' },
+  ]);
+  await writeFile(file, 'https://example.org/a.jpg\nC:\\photos\\b.jpg\n');
+  await assert.rejects(collect(readUrlList(file)), /urls\.txt, line 2: "C:\\photos\\b\.jpg" is not an http\(s\) URL/);
+});
+
+test('a URL list as CSV: url, name and Aux columns', async (t) => {
+  const root = await tempFolder(t);
+  const file = join(root, 'urls.csv');
+  await writeFile(file, 'name,URL,Aux1,Aux2\nplate1.jpg,https://example.org/1.jpg,site A,"deep, north"\n,https://example.org/2.jpg,,\n');
+  assert.deepEqual(await collect(readUrlList(file)), [
+    { name: 'plate1.jpg', url: 'https://example.org/1.jpg', aux: { Aux1: 'site A', Aux2: 'deep, north' } },
+    { name: '2.jpg', url: 'https://example.org/2.jpg' },
+  ]);
+});
+
+test('listImages pulls no further than its credits', async (t) => {
+  const { Credits } = await import('../src/flow/credits.js');
+  let pulled = 0;
+  function* refs() {
+    for (let i = 0; i < 1000; i++) {
+      pulled++;
+      yield { name: `${i}.jpg`, url: `https://example.org/${i}.jpg` };
+    }
+  }
+  const credits = new Credits(5);
+  const seen: string[] = [];
+  const subscription = listImages(refs(), credits).subscribe((image) => seen.push(image.name));
+  t.after(() => subscription.unsubscribe());
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(seen.length, 5);
+  assert.equal(pulled, 5);
+  credits.give(3);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(seen.length, 8);
+  assert.equal(credits.inUse, 5);
+  const all = await lastValueFrom(listImages(refs()).pipe(toArray()));
+  assert.equal(all.length, 1000);
+});
+
+test('probe: displayed size, EXIF date and GPS, from a file and from the first bytes of a URL', async (t) => {
+  const root = await tempFolder(t);
+  await paintImage(join(root, 'tow.jpg'), { width: 320, height: 240, exif: towExif(61) });
+  await sharp({ create: { width: 300, height: 200, channels: 3, background: '#228B22' } }).jpeg().withMetadata({ orientation: 6 }).toFile(join(root, 'turned.jpg'));
+  const fromFile = await probeImage({ name: 'tow.jpg', path: join(root, 'tow.jpg') });
+  assert.deepEqual(
+    { width: fromFile.width, height: fromFile.height, date: fromFile.dateTimeOriginal, lat: fromFile.latitude, lon: fromFile.longitude },
+    { width: 320, height: 240, date: '2024:03:05 09:01:00', lat: -17.5, lon: 149.756 },
+  );
+  const turned = await probeImage({ name: 'turned.jpg', path: join(root, 'turned.jpg') });
+  assert.deepEqual([turned.width, turned.height], [200, 300]);
+  const served = await serveFolder(root);
+  t.after(() => served.close());
+  const fromUrl = await probeImage({ name: 'tow.jpg', url: served.urlOf('tow.jpg') });
+  assert.deepEqual([fromUrl.width, fromUrl.height, fromUrl.dateTimeOriginal], [320, 240, '2024:03:05 09:01:00']);
+  await assert.rejects(probeImage({ name: 'gone.jpg', url: served.urlOf('gone.jpg') }), /could not be read from .*gone\.jpg \(HTTP 404\)/);
+});
+
+test('probe: empty, corrupt and non-image files are clear errors', async (t) => {
+  const root = await tempFolder(t);
+  await writeFile(join(root, 'empty.jpg'), '');
+  await writeFile(join(root, 'notes.jpg'), 'field notes');
+  const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000' } }).jpeg().toBuffer();
+  await writeFile(join(root, 'cut.jpg'), jpeg.subarray(0, 20));
+  await assert.rejects(probeImage({ name: 'empty.jpg', path: join(root, 'empty.jpg') }), (e: Error) => e instanceof ImageProbeError && e.message === 'is an empty file');
+  await assert.rejects(probeImage({ name: 'notes.jpg', path: join(root, 'notes.jpg') }), /is not an image sharp can read/);
+  await assert.rejects(probeImage({ name: 'cut.jpg', path: join(root, 'cut.jpg') }), /is not an image sharp can read/);
+});
