@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Subject, lastValueFrom, from, toArray } from 'rxjs';
+import type { PlannedImage } from '../src/model.js';
+import { chunk } from '../src/operators/chunk.js';
+import { requestEntries } from '../src/operators/deploy.js';
+import { failedBeforeSending, type OrFailed } from '../src/operators/failures.js';
+import { outcomesOf } from '../src/operators/retryErrors.js';
+import { progressLine } from '../src/flow/progress.js';
+
+const planned = (name: string, points = 30): PlannedImage => ({
+  name,
+  url: `https://example.org/${name}`,
+  width: 100,
+  height: 100,
+  attempts: 0,
+  points: Array.from({ length: points }, (_, i) => ({ row: i % 100, column: 0 })),
+});
+
+test('chunk: at most 100 entries a request; an image of 201–400 points counts twice; failures pass at once', async () => {
+  const items: Array<OrFailed<PlannedImage>> = [
+    ...Array.from({ length: 150 }, (_, i) => planned(`${i}.jpg`)),
+    failedBeforeSending({ name: 'bad.jpg' }, 'not an image'),
+    planned('big.jpg', 250),
+    ...Array.from({ length: 99 }, (_, i) => planned(`x${i}.jpg`)),
+  ];
+  const out = await lastValueFrom(from(items).pipe(chunk(100), toArray()));
+  const sizes = out.map((c) => (Array.isArray(c) ? c.length : 'failed'));
+  // 50 more small ones and big.jpg's 2 entries, then 48 of the rest fill the second request.
+  assert.deepEqual(sizes, [100, 'failed', 99, 51]);
+  const entries = out.filter(Array.isArray).map((c) => requestEntries(c).length);
+  assert.deepEqual(entries, [100, 100, 51]);
+});
+
+test('chunk: a partial chunk is sent after the flush time without a new image', async () => {
+  const source = new Subject<PlannedImage>();
+  const seen: number[] = [];
+  const subscription = source.pipe(chunk(100, 50)).subscribe((c) => seen.push(Array.isArray(c) ? c.length : -1));
+  source.next(planned('a.jpg'));
+  source.next(planned('b.jpg'));
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assert.deepEqual(seen, [2]);
+  source.next(planned('c.jpg'));
+  source.complete();
+  assert.deepEqual(seen, [2, 1]);
+  subscription.unsubscribe();
+});
+
+test('entries of a split image are joined back; one failed entry fails the image', () => {
+  const big = planned('big.jpg', 250);
+  const small = planned('small.jpg', 2);
+  const point = (row: number) => ({ row, column: 0, classifications: [{ label_id: 1, label_code: 'A', label_name: 'a', score: 1 }] });
+  const ok = outcomesOf({
+    job: { id: '4', statusUrl: '', resultUrl: '' },
+    images: [big, small],
+    sentAt: 0,
+    results: [
+      { url: big.url!, ok: true, points: big.points.slice(0, 200).map((p) => point(p.row)) },
+      { url: big.url!, ok: true, points: big.points.slice(200).map((p) => point(p.row)) },
+      { url: small.url!, ok: false, errors: ["spacer.exceptions.URLDownloadError: Failed to download from the URL 'x'. / Details - timed out"] },
+    ],
+  });
+  const [first, second] = ok.map((o) => o.outcome);
+  assert.ok(first?.ok);
+  assert.deepEqual(first.classified.map((p) => p.row), big.points.map((p) => p.row));
+  assert.ok(second && !second.ok);
+  assert.equal(second.transient, true);
+  assert.deepEqual(second.jobIds, ['4']);
+});
+
+test('the progress line', () => {
+  const line = progressLine({ total: 175_000, done: 1204, failed: 3, inFlight: 500, activeJobs: 5, points: 36_120, startedAt: 0 }, 60_000 * 3);
+  assert.equal(line, '1,204/175,000 done · 3 failed · 500 in flight · 5 jobs · 402/min · ETA 7h11m');
+});

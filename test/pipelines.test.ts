@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { paintedLabel, paintSurvey } from '../src/demo/syntheticSurvey.js';
+import { startSimulator } from '../src/simulator/server.js';
+import { serveFolder } from '../src/sources/folderServer.js';
+import { tempFolder } from './helpers.js';
+
+function runPipeline(file: string, args: string[], env: Record<string, string>, cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const script = fileURLToPath(new URL(`../pipelines/${file}`, import.meta.url));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+test('the pipeline files run as written against the simulator', async (t) => {
+  const root = await tempFolder(t);
+  const painted = await paintSurvey(join(root, 'www'), 33, { width: 320, height: 320, blockRows: 2, blockColumns: 2, tow: true });
+  const served = await serveFolder(join(root, 'www'));
+  t.after(() => served.close());
+  const sim = await startSimulator({ burst: { limit: 60, periodMs: 6000 } });
+  t.after(() => sim.close());
+  const env = { CORALNET_API: sim.url, CORALNET_TOKEN: sim.token, CORALNET_USER: sim.username, CORALNET_CLASSIFIER: '1' };
+  const list = join(root, 'urls.txt');
+  await writeFile(list, painted.map((p) => served.urlOf(p.name)).join('\n'));
+
+  // The custom chain keeps photos from 09:00:30 on: the 31st to the 33rd, 4 grid points each.
+  const custom = await runPipeline('custom-chain.js', [list], env, root);
+  assert.equal(custom.status, 0, custom.stderr);
+  const lines = custom.stdout.trim().split('\n');
+  assert.equal(lines[0], 'Name,Row,Column,Label');
+  assert.deepEqual([...new Set(lines.slice(1).map((l) => l.split(',')[0]))].sort(), ['IMG_0031.jpg', 'IMG_0032.jpg', 'IMG_0033.jpg']);
+  assert.equal(lines.length, 1 + 12);
+  for (const line of lines.slice(1)) {
+    const [name, row, column, label] = line.split(',');
+    assert.equal(label, paintedLabel(painted.find((p) => p.name === name)!, Number(row), Number(column)));
+  }
+
+  // The folder pipeline, with the folder "published" under the local server's URL.
+  const folder = await runPipeline('folder-to-csv.js', [join(root, 'www'), served.url, join(root, 'folder.csv')], env, root);
+  assert.equal(folder.status, 0, folder.stderr);
+  assert.equal(folder.stdout, `33 images annotated, 0 failed (see ${join(root, 'folder.errors.ndjson')})\n`);
+  assert.equal((await readFile(join(root, 'folder.csv'), 'utf8')).trim().split('\n').length, 1 + 33 * 30);
+
+  // The URL-list pipeline assumes 4000 × 3000 photos: on these small ones every point is outside.
+  const urls = await runPipeline('urls-to-ndjson.js', [list, join(root, 'tow')], env, root);
+  assert.equal(urls.status, 0, urls.stderr);
+  const errors = (await readFile(join(root, 'tow.errors.ndjson'), 'utf8')).trim().split('\n');
+  assert.equal(errors.length, 33);
+  assert.match(errors[0]!, /RowColumnInvalidError: .*falls outside this image's valid range of 0-319/);
+});
