@@ -7,6 +7,12 @@ import { requestEntries } from '../src/operators/deploy.js';
 import { failedBeforeSending, type OrFailed } from '../src/operators/failures.js';
 import { outcomesOf } from '../src/operators/retryErrors.js';
 import { progressLine } from '../src/flow/progress.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RateGate } from '../src/coralnet/rateGate.js';
+import { PollPlanner } from '../src/flow/pollPlanner.js';
+import { givenPoints, readPointsCsv } from '../src/operators/samplePoints.js';
+import { tempFolder } from './helpers.js';
 
 const planned = (name: string, points = 30): PlannedImage => ({
   name,
@@ -71,4 +77,32 @@ test('entries of a split image are joined back; one failed entry fails the image
 test('the progress line', () => {
   const line = progressLine({ total: 175_000, done: 1204, failed: 3, inFlight: 500, activeJobs: 5, points: 36_120, startedAt: 0 }, 60_000 * 3);
   assert.equal(line, '1,204/175,000 done · 3 failed · 500 in flight · 5 jobs · 402/min · ETA 7h11m');
+});
+
+test('given points: read from Name,Row,Column, matched by name; missing or outside points fail the image', async (t) => {
+  const root = await tempFolder(t);
+  const file = join(root, 'points.csv');
+  await writeFile(file, 'Name,Row,Column\na.jpg,1,2\na.jpg,3,4\nb.jpg,150,5\n');
+  const points = await readPointsCsv(file);
+  const probed = (name: string) => ({ name, url: `https://example.org/${name}`, width: 100, height: 100 });
+  const out = await lastValueFrom(from([probed('a.jpg'), probed('b.jpg'), probed('c.jpg')]).pipe(givenPoints(points), toArray()));
+  assert.deepEqual((out[0] as PlannedImage).points, [{ row: 1, column: 2 }, { row: 3, column: 4 }]);
+  assert.deepEqual(out.slice(1).map((o) => ('reason' in o ? o.reason : '')), [
+    'b.jpg: point (row 150, column 5) is outside the image (100 x 100).',
+    'c.jpg: the points file has no points for this image.',
+  ]);
+  await writeFile(file, 'Name,Row,Column\na.jpg,1.5,2\n');
+  await assert.rejects(readPointsCsv(file), /points\.csv, line 2: needs Name, Row and Column/);
+});
+
+test('poll planning: as often as the budget allows for all active jobs, else when progress says the job ends', () => {
+  const gate = new RateGate({ windows: [{ limit: 60, periodMs: 60_000 }, { limit: 1000, periodMs: 3_600_000 }], jobSlots: 5 });
+  const planner = new PollPlanner(gate);
+  for (let i = 0; i < 5; i++) gate.jobs.occupy();
+  // 5 jobs polling within 80 % of 1000/hour: one poll each every 22.5 s.
+  assert.equal(planner.budgetIntervalMs(), 22_500);
+  assert.equal(planner.nextPollMs({ successes: 0, failures: 0, total: 100 }, 0, 10_000), 22_500);
+  // 50 of 100 done in 300 s: the rest in about 300 s more.
+  assert.equal(planner.nextPollMs({ successes: 45, failures: 5, total: 100 }, 0, 300_000), 300_000);
+  assert.equal(planner.nextPollMs({ successes: 99, failures: 0, total: 100 }, 0, 300_000), 22_500);
 });
