@@ -101,8 +101,10 @@ test('poll planning: as often as the budget allows for all active jobs, else whe
   for (let i = 0; i < 5; i++) gate.jobs.occupy();
   // 5 jobs polling within 80 % of 1000/hour: one poll each every 22.5 s.
   assert.equal(planner.budgetIntervalMs(), 22_500);
-  assert.equal(planner.nextPollMs({ successes: 0, failures: 0, total: 100 }, 0, 10_000), 22_500);
-  // 50 of 100 done in 300 s: the rest in about 300 s more.
-  assert.equal(planner.nextPollMs({ successes: 45, failures: 5, total: 100 }, 0, 300_000), 300_000);
-  assert.equal(planner.nextPollMs({ successes: 99, failures: 0, total: 100 }, 0, 300_000), 22_500);
+  assert.equal(planner.nextPollMs({ successes: 0, failures: 0, total: 100 }, { done: 0, at: 0 }, 10_000), 22_500);
+  // 50 more done in the 300 s since the last poll: the other 40 in about 240 s; poll in a quarter of that.
+  assert.equal(planner.nextPollMs({ successes: 55, failures: 5, total: 100 }, { done: 10, at: 0 }, 300_000), 60_000);
+  // Nothing new since the last poll (the job waits in the server's queue): the budget's pace.
+  assert.equal(planner.nextPollMs({ successes: 10, failures: 0, total: 100 }, { done: 10, at: 0 }, 300_000), 22_500);
+  assert.equal(planner.nextPollMs({ successes: 99, failures: 0, total: 100 }, { done: 90, at: 0 }, 30_000), 22_500);
 });

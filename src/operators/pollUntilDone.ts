@@ -12,6 +12,7 @@ export interface FinishedJob extends SubmittedJob {
 }
 
 async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitted: SubmittedJob): Promise<FinishedJob> {
+  let previous = { done: 0, at: submitted.sentAt };
   try {
     for (;;) {
       const status = await client.status(submitted.job);
@@ -21,7 +22,10 @@ async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitte
         await sleep(planner.budgetIntervalMs()); // a 409 right after the 303: not ready after all
         continue;
       }
-      await sleep(planner.nextPollMs(status, submitted.sentAt));
+      const now = Date.now();
+      const wait = planner.nextPollMs(status, previous, now);
+      previous = { done: status.successes + status.failures, at: now };
+      await sleep(wait);
     }
   } catch (error) {
     // Results live 30 days; a job gone from the server is sent again by retryErrors.
