@@ -2,6 +2,7 @@ import { concat, from, mergeMap, of, type Observable, type OperatorFunction } fr
 import type { CoralNetClient } from '../coralnet/client.js';
 import type { PollPlanner } from '../flow/pollPlanner.js';
 import type { ImageOutcome, PlannedImage } from '../model.js';
+import { entriesOf } from './chunk.js';
 import { deploy } from './deploy.js';
 import type { FinishedJob } from './pollUntilDone.js';
 import { pollUntilDone } from './pollUntilDone.js';
@@ -14,20 +15,16 @@ export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage
   let next = 0;
   const jobIds = [finished.job.id];
   return finished.images.map((planned) => {
-    const entries = Math.ceil(planned.points.length / 200);
-    const results = Array.isArray(finished.results) ? finished.results.slice(next, next + entries) : [];
-    next += entries;
-    const { attempts } = planned;
-    if (!Array.isArray(finished.results)) {
-      return { planned, outcome: { name: planned.name, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason: `job ${finished.job.id} is gone from the server: ${finished.results.gone}`, transient: true, attempts, jobIds } };
-    }
+    const failure = (reason: string, transient: boolean): { planned: PlannedImage; outcome: ImageOutcome } => ({
+      planned,
+      outcome: { name: planned.name, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason, transient, attempts: planned.attempts, jobIds },
+    });
+    if (!Array.isArray(finished.results)) return failure(`job ${finished.job.id} is gone from the server: ${finished.results.gone}`, true);
+    const results = finished.results.slice(next, next + entriesOf(planned));
+    next += results.length;
     const failed = results.find((r) => !r.ok);
-    if (failed && !failed.ok) {
-      const reason = failed.errors.join(' | ');
-      return { planned, outcome: { name: planned.name, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason, transient: isTransientFailure(reason), attempts, jobIds } };
-    }
-    const classified = results.flatMap((r) => (r.ok ? r.points : []));
-    return { planned, outcome: { ...planned, ok: true, classified, jobIds } };
+    if (failed && !failed.ok) return failure(failed.errors.join(' | '), isTransientFailure(failed.errors.join(' ')));
+    return { planned, outcome: { ...planned, ok: true, classified: results.flatMap((r) => (r.ok ? r.points : [])), jobIds } };
   });
 }
 
