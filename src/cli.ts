@@ -9,6 +9,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { runDemo } from './demo/demo.js';
 import { runSurvey, type SurveySummary } from './flow/runSurvey.js';
+import { writeCoverCsv } from './cover/coverFile.js';
+import { readLabelGroups } from './cover/labelGroups.js';
 import { parseArea, parsePointMethod } from './images/points.js';
 import { startSimulator, type SimulatorOptions } from './simulator/server.js';
 import { parseDuration, parseRate } from './util/duration.js';
@@ -37,6 +39,15 @@ Commands:
       --max-attempts N        sends of an image whose download failed (default 3)
       --no-metadata           leave out Date, Aux1-5, Latitude, Longitude
       --burst N/PERIOD, --sustained N/PERIOD, --job-slots N   the server's limits, if not CoralNet's
+      --cover FILE            percent cover CSV from the NDJSON when the run ends (needs --ndjson);
+                              --cover-by, --window and --groups as for reefstream cover
+
+  reefstream cover --in results.ndjson --out cover.csv [--by image|folder|Aux1..Aux5|window]
+                   [--window 60s] [--groups groups.csv|groups.json] [--gps] [--sorted]
+      Percent cover of each label and label group, per image or per group of images.
+      --groups maps label codes to groups (CSV: code,group; JSON: {"CORAL":"Live coral"}).
+      --gps adds the mean position of each group; --sorted writes each time window as soon
+      as a later one starts (the NDJSON must be in time order).
 
   reefstream demo [--out DIR] [--images N]
       Paints a small survey, starts the CoralNet simulator, runs it end to end, writes
@@ -104,6 +115,8 @@ const imageSize = parsedWith((text) => {
 });
 const checked = <T>(check: (text: string) => T) => parsedWith((text) => (check(text), text));
 
+const grouping = z.enum(['image', 'folder', 'Aux1', 'Aux2', 'Aux3', 'Aux4', 'Aux5', 'window'], { message: 'is one of image, folder, Aux1 … Aux5, window' });
+
 const runSchema = z.object({
   api: z.string().url('is not a URL').default('https://coralnet.ucsd.edu/api/'),
   token: z.string().optional(),
@@ -124,6 +137,20 @@ const runSchema = z.object({
   burst: rate.optional(),
   sustained: rate.optional(),
   'job-slots': count.optional(),
+  cover: z.string().optional(),
+  'cover-by': grouping.default('image'),
+  window: duration.optional(),
+  groups: z.string().optional(),
+});
+
+const coverSchema = z.object({
+  in: z.string().min(1),
+  out: z.string().min(1),
+  by: grouping.default('image'),
+  window: duration.optional(),
+  groups: z.string().optional(),
+  gps: z.boolean().optional(),
+  sorted: z.boolean().optional(),
 });
 
 const demoSchema = z.object({
@@ -131,8 +158,10 @@ const demoSchema = z.object({
   images: count.max(10_000).default(250),
 });
 
+const FLAGS = new Set(['gps', 'sorted']);
+
 function stringOptions(names: string[]): ParseArgsConfig['options'] {
-  return Object.fromEntries(names.map((name) => [name, { type: name.startsWith('no-') ? ('boolean' as const) : ('string' as const) }]));
+  return Object.fromEntries(names.map((name) => [name, { type: name.startsWith('no-') || FLAGS.has(name) ? ('boolean' as const) : ('string' as const) }]));
 }
 
 function parse<S extends z.ZodObject>(command: string, args: string[], schema: S): z.output<S> {
@@ -242,6 +271,7 @@ async function run(args: string[]): Promise<void> {
   if (token === undefined && (o.user === undefined || password === undefined)) {
     throw new UsageError('reefstream run: no credentials: set CORALNET_TOKEN (or --token), or --user with CORALNET_PASSWORD.');
   }
+  if (o.cover !== undefined && o.ndjson === undefined) throw new UsageError('reefstream run: --cover is computed from the NDJSON output: give --ndjson FILE too.');
   if ((o.points === undefined) === (o['points-csv'] === undefined)) {
     throw new UsageError('reefstream run: give one of --points (random:30, stratified:5x6x1, grid:10x10) or --points-csv FILE.');
   }
@@ -268,6 +298,17 @@ async function run(args: string[]): Promise<void> {
     jobSlots: o['job-slots'],
   });
   process.stdout.write(`${summaryLines(summary).join('\n')}\n`);
+  if (o.cover !== undefined) {
+    const rows = await writeCoverCsv({ input: summary.outputs.ndjson!, out: o.cover, by: o['cover-by'], windowMs: o.window, groups: o.groups ? await readLabelGroups(o.groups) : undefined, gps: true });
+    process.stdout.write(`cover: ${rows} rows in ${o.cover}\n`);
+  }
+}
+
+async function cover(args: string[]): Promise<void> {
+  const o = parse('cover', args, coverSchema);
+  const groups = o.groups ? await readLabelGroups(o.groups) : undefined;
+  const rows = await writeCoverCsv({ input: o.in, out: o.out, by: o.by, windowMs: o.window, groups, gps: o.gps, sorted: o.sorted });
+  process.stdout.write(`cover: ${rows} rows in ${o.out}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -279,6 +320,8 @@ async function main(argv: string[]): Promise<void> {
       return demo(rest);
     case 'run':
       return run(rest);
+    case 'cover':
+      return cover(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -291,7 +334,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`reefstream: no command "${command}" (commands: run, demo, simulate; see reefstream --help)`);
+      throw new UsageError(`reefstream: no command "${command}" (commands: run, cover, demo, simulate; see reefstream --help)`);
   }
 }
 

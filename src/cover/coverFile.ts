@@ -1,0 +1,108 @@
+/**
+ * Percent cover from a run's NDJSON to a CSV. The NDJSON is read twice, line by line: once for the
+ * label codes (the CSV's columns), once for the cover.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { concatMap, lastValueFrom } from 'rxjs';
+import { pull } from '../flow/credits.js';
+import { CsvFile } from '../sinks/csv.js';
+import type { LabelGroups } from './labelGroups.js';
+import { percentCover, type CoverGrouping, type CoverImage, type CoverRow } from './percentCover.js';
+
+interface NdjsonImage {
+  name: string;
+  dateTimeOriginal?: string;
+  latitude?: number;
+  longitude?: number;
+  aux?: Record<string, string>;
+  points: Array<{ classifications: Array<{ label_code: string }> }>;
+}
+
+/** The annotated images of a run's NDJSON, one at a time. */
+export async function* readAnnotatedImages(file: string): AsyncGenerator<CoverImage> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    let image: NdjsonImage;
+    try {
+      image = JSON.parse(line) as NdjsonImage;
+    } catch {
+      throw new Error(`${file}, line ${n}: not JSON; give the --ndjson output of reefstream run.`);
+    }
+    if (typeof image.name !== 'string' || !Array.isArray(image.points)) throw new Error(`${file}, line ${n}: no name and points; give the --ndjson output of reefstream run.`);
+    const { name, dateTimeOriginal, latitude, longitude, aux } = image;
+    yield { name, dateTimeOriginal, latitude, longitude, aux, labels: image.points.map((p) => p.classifications[0]?.label_code ?? '') };
+  }
+}
+
+const KEY_COLUMN: Record<CoverGrouping, string> = {
+  image: 'Image',
+  folder: 'Folder',
+  Aux1: 'Aux1',
+  Aux2: 'Aux2',
+  Aux3: 'Aux3',
+  Aux4: 'Aux4',
+  Aux5: 'Aux5',
+  window: 'Window start',
+};
+
+export interface CoverFileOptions {
+  input: string;
+  out: string;
+  by: CoverGrouping;
+  windowMs?: number;
+  groups?: LabelGroups;
+  sorted?: boolean;
+  /** Add the mean GPS position of each group. */
+  gps?: boolean;
+}
+
+const percent = (value: number | undefined): string => (value ?? 0).toFixed(2);
+
+/** Writes the cover CSV; returns how many rows. */
+export async function writeCoverCsv(options: CoverFileOptions): Promise<number> {
+  const codes = new Set<string>();
+  for await (const image of readAnnotatedImages(options.input)) for (const label of image.labels) codes.add(label);
+  const labels = [...codes].sort((a, b) => a.localeCompare(b));
+  const groups = [...new Set(options.groups?.values() ?? [])];
+  const window = options.by === 'window';
+  const header = [
+    KEY_COLUMN[options.by],
+    ...(window ? ['First photo', 'Last photo'] : []),
+    'Images',
+    'Points',
+    ...(options.gps ? ['Latitude', 'Longitude'] : []),
+    ...labels.map((code) => `${code} %`),
+    ...groups.map((group) => `${group} (group) %`),
+  ];
+  const csv = await CsvFile.open(options.out, header);
+  let rows = 0;
+  try {
+    await lastValueFrom(
+      pull(readAnnotatedImages(options.input)).pipe(
+        percentCover({ by: options.by, windowMs: options.windowMs, groups: options.groups, sorted: options.sorted }),
+        concatMap(async (row: CoverRow) => {
+          rows++;
+          await csv.write([
+            [
+              row.key,
+              ...(window ? [row.first ?? '', row.last ?? ''] : []),
+              String(row.images),
+              String(row.points),
+              ...(options.gps ? [row.latitude?.toFixed(6) ?? '', row.longitude?.toFixed(6) ?? ''] : []),
+              ...labels.map((code) => percent(row.labels[code])),
+              ...groups.map((group) => percent(row.groups[group])),
+            ],
+          ]);
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+  } finally {
+    await csv.close();
+  }
+  return rows;
+}
