@@ -11,6 +11,8 @@ import { runDemo } from './demo/demo.js';
 import { runSurvey, type SurveySummary } from './flow/runSurvey.js';
 import { writeCoverCsv } from './cover/coverFile.js';
 import { readLabelGroups } from './cover/labelGroups.js';
+import { writeReport } from './report/report.js';
+import { writeOverlays } from './report/overlayFolder.js';
 import { parseArea, parsePointMethod } from './images/points.js';
 import { startSimulator, type SimulatorOptions } from './simulator/server.js';
 import { parseDuration, parseRate } from './util/duration.js';
@@ -48,6 +50,13 @@ Commands:
       --groups maps label codes to groups (CSV: code,group; JSON: {"CORAL":"Live coral"}).
       --gps adds the mean position of each group; --sorted writes each time window as soon
       as a later one starts (the NDJSON must be in time order).
+
+  reefstream report --in results.ndjson --out report/ [--images DIR] [--errors FILE] [--samples 12]
+      A self-contained HTML page: run summary, cover over time or by site, a GPS scatter, the
+      label distribution, and sample photos (from --images, else their URLs) with their points.
+
+  reefstream overlay --in results.ndjson --images DIR --out DIR
+      Each photo with its machine points drawn on it (a ring and the label code, coloured by label).
 
   reefstream demo [--out DIR] [--images N]
       Paints a small survey, starts the CoralNet simulator, runs it end to end, writes
@@ -151,6 +160,20 @@ const coverSchema = z.object({
   groups: z.string().optional(),
   gps: z.boolean().optional(),
   sorted: z.boolean().optional(),
+});
+
+const reportSchema = z.object({
+  in: z.string().min(1),
+  out: z.string().min(1),
+  images: z.string().optional(),
+  errors: z.string().optional(),
+  samples: count.max(100).default(12),
+});
+
+const overlaySchema = z.object({
+  in: z.string().min(1),
+  images: z.string().min(1),
+  out: z.string().min(1),
 });
 
 const demoSchema = z.object({
@@ -258,6 +281,7 @@ async function demo(args: string[]): Promise<void> {
       ...summaryLines(summary),
       `${summary.matching} of ${summary.rows} rows labelled as the colour painted under the point`,
       `${summary.requests} API requests, ${summary.throttled} throttled`,
+      `report: ${summary.report}`,
       '',
     ].join('\n'),
   );
@@ -304,6 +328,18 @@ async function run(args: string[]): Promise<void> {
   }
 }
 
+async function report(args: string[]): Promise<void> {
+  const o = parse('report', args, reportSchema);
+  const file = await writeReport({ input: o.in, out: o.out, images: o.images, errors: o.errors, samples: o.samples });
+  process.stdout.write(`report: ${file}\n`);
+}
+
+async function overlay(args: string[]): Promise<void> {
+  const o = parse('overlay', args, overlaySchema);
+  const { drawn, missing } = await writeOverlays({ input: o.in, images: o.images, out: o.out });
+  process.stdout.write(`overlays: ${drawn} photos drawn in ${o.out}${missing.length > 0 ? `; not found in ${o.images}: ${missing.length} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})` : ''}\n`);
+}
+
 async function cover(args: string[]): Promise<void> {
   const o = parse('cover', args, coverSchema);
   const groups = o.groups ? await readLabelGroups(o.groups) : undefined;
@@ -322,6 +358,10 @@ async function main(argv: string[]): Promise<void> {
       return run(rest);
     case 'cover':
       return cover(rest);
+    case 'report':
+      return report(rest);
+    case 'overlay':
+      return overlay(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -334,7 +374,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`reefstream: no command "${command}" (commands: run, cover, demo, simulate; see reefstream --help)`);
+      throw new UsageError(`reefstream: no command "${command}" (commands: run, cover, report, overlay, demo, simulate; see reefstream --help)`);
   }
 }
 

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'fast-csv';
 import { runSurvey, type SurveySummary } from '../flow/runSurvey.js';
+import { writeReport } from '../report/report.js';
 import { startSimulator } from '../simulator/server.js';
 import { paintedLabel, paintSurvey } from './syntheticSurvey.js';
 
@@ -23,6 +24,8 @@ export interface DemoSummary extends SurveySummary {
   rows: number;
   requests: number;
   throttled: number;
+  /** The HTML report of the run. */
+  report: string;
 }
 
 /** Demo limits: CoralNet's windows scaled ten times faster, so that the demo takes seconds. */
@@ -65,7 +68,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const image = byName.get(row.Name!);
       if (image && paintedLabel(image, Number(row.Row), Number(row.Column)) === row['Label code']) matching++;
     }
-    return { ...summary, rows, matching, requests: sim.stats.requests, throttled: sim.stats.throttled };
+    const report = await writeReport({ input: summary.outputs.ndjson!, out: join(options.out, 'report'), images: folder });
+    log(`report: ${report}`);
+    return { ...summary, rows, matching, requests: sim.stats.requests, throttled: sim.stats.throttled, report };
   } finally {
     await sim.close();
   }

@@ -107,11 +107,11 @@ export async function paintImage(path: string, options: PaintOptions = {}): Prom
   return { name, path, width, height, blockRows, blockColumns, blocks: blocks.map((label) => label.code) };
 }
 
-/** The EXIF of the `i`-th photo of a tow: one a second from 09:00:00, drifting east along a reef. */
+/** The EXIF of the `i`-th photo of a tow: one a second from 09:00:00, heading east along a winding reef edge. */
 export function towExif(i: number): NonNullable<PaintOptions['exif']> {
   const seconds = i - 1;
   const time = `${String(9 + Math.floor(seconds / 3600)).padStart(2, '0')}:${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}`;
-  return { dateTimeOriginal: `2024:03:05 ${time}`, latitude: -17.5, longitude: 149.75 + seconds * 0.0001 };
+  return { dateTimeOriginal: `2024:03:05 ${time}`, latitude: -17.5 + 0.0004 * Math.sin(seconds / 40), longitude: 149.75 + seconds * 0.0001 };
 }
 
 /** Paints `count` images named `IMG_0001.jpg`… into `folder`, with a tow's EXIF when `tow` is set. */

@@ -2,7 +2,7 @@
  * A whole survey run: images from a source, points placed, jobs sent to CoralNet within its
  * limits, and every image written to the CSV and NDJSON outputs or to the errors file.
  */
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { concatMap, lastValueFrom, map, type OperatorFunction } from 'rxjs';
 import { CoralNetClient, CORALNET_API, type ClientEvent } from '../coralnet/client.js';
 import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
@@ -75,8 +75,11 @@ export interface SurveySummary {
   imagesPerMinute: number;
   /** Failure reasons and how many images each. */
   failures: Record<string, number>;
-  outputs: { csv: string; ndjson?: string; errors: string };
+  outputs: { csv: string; ndjson?: string; errors: string; run: string };
 }
+
+/** The run's summary next to the CSV: `results.csv` → `results.run.json` (the report reads it). */
+export const runSummaryPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.run.json`;
 
 /** The errors file next to the CSV: `results.csv` → `results.errors.ndjson`. */
 export const defaultErrorsPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.errors.ndjson`;
@@ -229,7 +232,7 @@ async function annotateSurvey(
   }
   const seconds = (Date.now() - started) / 1000;
   const images = progress.done + progress.failed;
-  return {
+  const summary: SurveySummary = {
     images,
     annotated: progress.done,
     failed: progress.failed,
@@ -238,6 +241,8 @@ async function annotateSurvey(
     seconds,
     imagesPerMinute: seconds > 0 ? (images / seconds) * 60 : 0,
     failures,
-    outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath },
+    outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath, run: runSummaryPath(options.out) },
   };
+  await writeFile(summary.outputs.run, `${JSON.stringify({ ...summary, finishedAt: new Date().toISOString(), request: { classifierId: options.classifierId, points: options.points, area: options.area, seed: options.seed ?? 1 } }, null, 2)}\n`);
+  return summary;
 }

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { paintSurvey } from '../src/demo/syntheticSurvey.js';
+import { runSurvey } from '../src/flow/runSurvey.js';
+import { drawPoints, ringSize } from '../src/report/overlay.js';
+import { writeOverlays } from '../src/report/overlayFolder.js';
+import { labelColours } from '../src/report/palette.js';
+import { writeReport } from '../src/report/report.js';
+import { startSimulator } from '../src/simulator/server.js';
+import { tempFolder } from './helpers.js';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
+
+async function annotatedSurvey(t: { after: (fn: () => Promise<void>) => void }) {
+  const root = await tempFolder(t);
+  const folder = join(root, 'survey');
+  await paintSurvey(folder, 24, { width: 320, height: 320, blockRows: 2, blockColumns: 2, tow: true });
+  await writeFile(join(folder, 'notes.jpg'), 'not a photo');
+  const sim = await startSimulator({ burst: { limit: 600, periodMs: 60_000 } });
+  t.after(() => sim.close());
+  const summary = await runSurvey({
+    apiUrl: sim.url,
+    token: sim.token,
+    classifierId: 1,
+    source: folder,
+    points: 'grid:3x3',
+    out: join(root, 'results.csv'),
+    ndjson: join(root, 'results.ndjson'),
+    windows: [{ limit: 600, periodMs: 60_000 }],
+    chunkFlushMs: 20,
+  });
+  return { root, folder, summary };
+}
+
+test('overlays: a ring in the label colour at each point, the point itself left visible, sizes scaled to the image', async (t) => {
+  const root = await tempFolder(t);
+  const file = join(root, 'sand.png');
+  await sharp({ create: { width: 1800, height: 1200, channels: 3, background: '#F5DEB3' } }).png().toFile(file);
+  const colours = labelColours(['SAND', 'CORAL']);
+  const { radius, stroke } = ringSize(1800, 1200);
+  assert.deepEqual({ radius, stroke }, { radius: 20, stroke: 5 });
+  assert.deepEqual(ringSize(600, 300), { radius: 6, stroke: 2, font: 8 });
+  assert.deepEqual(ringSize(4000, 3000), { radius: 50, stroke: 13, font: 70 });
+  const drawn = await drawPoints(file, [{ row: 300, column: 400, label: 'CORAL' }], colours);
+  const { data, info } = await sharp(drawn).raw().toBuffer({ resolveWithObject: true });
+  const pixel = (row: number, column: number) => [...data.subarray((row * info.width + column) * 3, (row * info.width + column) * 3 + 3)];
+  const near = (a: number[], hex: string) => {
+    const b = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    return a.every((v, i) => Math.abs(v - b[i]!) < 40);
+  };
+  assert.ok(near(pixel(300, 400), '#F5DEB3'), `centre stays the photo: ${pixel(300, 400).join()}`);
+  assert.ok(near(pixel(300, 400 - radius), colours.get('CORAL')!), `ring on the left: ${pixel(300, 400 - radius).join()}`);
+  assert.ok(near(pixel(300 - radius, 400), colours.get('CORAL')!), `ring above: ${pixel(300 - radius, 400).join()}`);
+  assert.ok(near(pixel(300, 400 - radius - stroke - 4), '#F5DEB3'), 'outside the ring stays the photo');
+});
+
+test('reefstream overlay: every annotated photo drawn, by its name', async (t) => {
+  const { root, folder } = await annotatedSurvey(t);
+  const { drawn, missing } = await writeOverlays({ input: join(root, 'results.ndjson'), images: folder, out: join(root, 'overlays') });
+  assert.equal(drawn, 24);
+  assert.deepEqual(missing, []);
+  const meta = await sharp(join(root, 'overlays', 'IMG_0001.jpg')).metadata();
+  assert.deepEqual([meta.width, meta.height], [320, 320]);
+});
+
+test('the report: summary, failures, cover per window, map, labels and gallery carry their data', async (t) => {
+  const { root, folder, summary } = await annotatedSurvey(t);
+  const file = await writeReport({ input: join(root, 'results.ndjson'), out: join(root, 'report'), images: folder, samples: 6 });
+  const html = await readFile(file, 'utf8');
+  const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as {
+    images: number;
+    points: number;
+    failed: number;
+    labels: Record<string, number>;
+    cover: Array<{ key: string; images: number }>;
+    map: number;
+    gallery: number;
+  };
+  assert.equal(data.images, 24);
+  assert.equal(data.points, 24 * 9);
+  assert.equal(data.failed, 1);
+  assert.equal(Object.values(data.labels).reduce((a, b) => a + b, 0), 24 * 9);
+  assert.deepEqual(data.cover.map((c) => [c.key, c.images]), [['2024-03-05 09:00:00', 24]]);
+  assert.equal(data.map, 24);
+  assert.equal(data.gallery, 6);
+  assert.match(html, /<td>is not an image sharp can read<\/td><td>1<\/td>/);
+  assert.match(html, new RegExp(`<b>${Math.round(summary.imagesPerMinute).toLocaleString('en')}</b>images per minute`));
+  assert.equal((html.match(/<circle /g) ?? []).length, 24);
+  assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html.replace(/<title>.*?<\/title>/g, '')), 'no network address the page would load');
+});
+
+test('the report in a real browser: it renders, charts have their data, every photo decodes, no console errors', { skip: CHROMIUM === undefined && 'no Chromium installed (apt-get install chromium): browser test skipped' }, async (t) => {
+  const { root, folder } = await annotatedSurvey(t);
+  const file = await writeReport({ input: join(root, 'results.ndjson'), out: join(root, 'report'), images: folder, samples: 6 });
+  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(root, 'chromium')}`, '--enable-logging=stderr', '--v=0', '--virtual-time-budget=5000'];
+  const dom = spawnSync(CHROMIUM!, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(dom.status, 0, dom.stderr);
+  assert.match(dom.stdout, /<body data-broken-images="0" data-ready="yes">/);
+  assert.equal((dom.stdout.match(/<g class="bar"/g) ?? []).length, 1);
+  assert.equal((/<svg id="map"[^>]*>(.*?)<\/svg>/s.exec(dom.stdout)![1]!.match(/<circle /g) ?? []).length, 24);
+  assert.equal((dom.stdout.match(/<img alt=/g) ?? []).length, 6);
+  const consoleLines = dom.stderr.split('\n').filter((line) => /CONSOLE|Uncaught|Failed to load resource/.test(line));
+  assert.deepEqual(consoleLines, []);
+  const shot = join(root, 'report.png');
+  const screenshot = spawnSync(CHROMIUM!, [...flags, '--window-size=1100,1400', `--screenshot=${shot}`, `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(screenshot.status, 0, screenshot.stderr);
+  const stats = await sharp(shot).stats();
+  assert.ok(stats.channels.some((c) => c.stdev > 20), 'the screenshot shows more than a blank page');
+});
