@@ -80,10 +80,10 @@ test('probe: displayed size, EXIF date and GPS, from a file and from the first b
   await paintImage(join(root, 'tow.jpg'), { width: 320, height: 240, exif: towExif(61) });
   await sharp({ create: { width: 300, height: 200, channels: 3, background: '#228B22' } }).jpeg().withMetadata({ orientation: 6 }).toFile(join(root, 'turned.jpg'));
   const fromFile = await probeImage({ name: 'tow.jpg', path: join(root, 'tow.jpg') });
-  assert.deepEqual(
-    { width: fromFile.width, height: fromFile.height, date: fromFile.dateTimeOriginal, lat: fromFile.latitude, lon: fromFile.longitude },
-    { width: 320, height: 240, date: '2024:03:05 09:01:00', lat: -17.5, lon: 149.756 },
-  );
+  const written = towExif(61);
+  assert.deepEqual([fromFile.width, fromFile.height, fromFile.dateTimeOriginal], [320, 240, '2024:03:05 09:01:00']);
+  assert.ok(Math.abs(fromFile.latitude! - written.latitude!) < 1e-6, `latitude ${fromFile.latitude} for ${written.latitude}`);
+  assert.ok(Math.abs(fromFile.longitude! - written.longitude!) < 1e-6, `longitude ${fromFile.longitude} for ${written.longitude}`);
   const turned = await probeImage({ name: 'turned.jpg', path: join(root, 'turned.jpg') });
   assert.deepEqual([turned.width, turned.height], [200, 300]);
   const served = await serveFolder(root);
