@@ -320,6 +320,7 @@ async function run(args: string[]): Promise<void> {
     metadata: o['no-metadata'] !== true,
     windows,
     jobSlots: o['job-slots'],
+    log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${summaryLines(summary).join('\n')}\n`);
   if (o.cover !== undefined) {

@@ -9,6 +9,8 @@ export interface ImageRef {
   path?: string;
   /** A URL CoralNet can download, when the image is already published. */
   url?: string;
+  /** Position in the source (0-based): outputs are written in this order, and resume counts by it. */
+  seq?: number;
   /** Aux1–Aux5 from the source (a URL list's columns), for the CSV's metadata columns. */
   aux?: Partial<Record<'Aux1' | 'Aux2' | 'Aux3' | 'Aux4' | 'Aux5', string>>;
 }

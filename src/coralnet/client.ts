@@ -225,6 +225,13 @@ export class CoralNetClient {
     }
   }
 
+  /** The highest job id seen on the server for this user (ids increase), when the username is known. */
+  highestKnownJobId(): string | undefined {
+    let highest: number | undefined;
+    for (const id of this.#knownJobIds ?? []) if (/^\d+$/.test(id) && (highest === undefined || Number(id) > highest)) highest = Number(id);
+    return highest === undefined ? undefined : String(highest);
+  }
+
   /** A handle on a job known by id (from a journal, or from the user's active jobs). */
   jobFromId(id: string): DeployJob {
     return {

@@ -2,8 +2,8 @@
  * A whole survey run: images from a source, points placed, jobs sent to CoralNet within its
  * limits, and every image written to the CSV and NDJSON outputs or to the errors file.
  */
-import { stat, writeFile } from 'node:fs/promises';
-import { concatMap, lastValueFrom, map, type OperatorFunction } from 'rxjs';
+import { stat, unlink, writeFile } from 'node:fs/promises';
+import { concatMap, filter, from, lastValueFrom, map, merge, mergeMap, of, type OperatorFunction } from 'rxjs';
 import { CoralNetClient, CORALNET_API, type ClientEvent } from '../coralnet/client.js';
 import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
 import type { RateWindow } from '../util/duration.js';
@@ -21,6 +21,12 @@ import { CsvFile } from '../sinks/csv.js';
 import { NdjsonFile } from '../sinks/lineFile.js';
 import { serveFolder, type ServedFolder } from '../sources/folderServer.js';
 import { Credits } from './credits.js';
+import { Journal, readJournal, type Checkpoint, type JournalState } from './journal.js';
+import { PollPlanner } from './pollPlanner.js';
+import { inSourceOrder } from './sourceOrder.js';
+import { pollUntilDone } from '../operators/pollUntilDone.js';
+import { retryErrors } from '../operators/retryErrors.js';
+import type { DeployHooks, SubmittedJob } from '../operators/deploy.js';
 import { showProgress, type Progress } from './progress.js';
 
 export interface SurveyOptions {
@@ -63,6 +69,8 @@ export interface SurveyOptions {
   /** Draw a progress line on this stream when it is a terminal. */
   progressStream?: NodeJS.WriteStream;
   onEvent?: (event: ClientEvent) => void;
+  /** Told of a resume. */
+  log?: (line: string) => void;
 }
 
 export interface SurveySummary {
@@ -152,6 +160,33 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
   }
 }
 
+/** The journal next to the CSV: `results.csv` → `results.journal.ndjson`. */
+export const journalPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.journal.ndjson`;
+
+/** Jobs of an interrupted run to poll again instead of sending their images again. */
+async function recoverJobs(client: CoralNetClient, state: JournalState, written: number): Promise<Array<{ job: SubmittedJob; owns: Set<number> }>> {
+  const jobs = [...state.jobs];
+  // A deploy whose answer the crash cut off: the account's one new job above the id known then.
+  if (state.unconfirmed.length === 1 && client.username !== undefined && state.unconfirmed[0]!.knownMax !== undefined) {
+    const known = new Set(jobs.map((j) => j.job));
+    const user = await client.user();
+    const above = [...user.activeJobIds, ...user.recentlyCompletedJobIds].filter((id) => Number(id) > Number(state.unconfirmed[0]!.knownMax) && !known.has(id));
+    if (above.length === 1) jobs.push({ job: above[0]!, images: state.unconfirmed[0]!.images });
+  }
+  // Each image belongs to the last job it was sent in.
+  const owner = new Map<number, string>();
+  for (const { job, images } of jobs) for (const image of images) if ((image.seq ?? -1) >= written) owner.set(image.seq!, job);
+  const recovered: Array<{ job: SubmittedJob; owns: Set<number> }> = [];
+  for (const { job, images } of jobs) {
+    const owns = new Set(images.map((image) => image.seq!).filter((seq) => owner.get(seq) === job));
+    if (owns.size === 0) continue;
+    const handle = client.jobFromId(job);
+    client.adopt(handle);
+    recovered.push({ job: { job: handle, images, sentAt: Date.now() }, owns });
+  }
+  return recovered;
+}
+
 /** The run itself, once the client is connected and the images can be reached. */
 async function annotateSurvey(
   options: SurveyOptions,
@@ -164,16 +199,48 @@ async function annotateSurvey(
     options.pointsCsv !== undefined
       ? givenPoints(await readPointsCsv(options.pointsCsv))
       : samplePoints({ method: options.points!, area: options.area, seed: options.seed });
-  const window = options.window ?? MAX_IMAGES_PER_JOB * (client.gate.jobs.limit + 1);
+  const metadata = options.metadata ?? true;
+  const settings = {
+    source: typeof options.source === 'string' ? options.source : '(code)',
+    classifierId: String(options.classifierId),
+    points: options.points ?? null,
+    pointsCsv: options.pointsCsv ?? null,
+    area: typeof options.area === 'object' ? options.area : (options.area ?? null),
+    seed: String(options.seed ?? 1),
+    metadata,
+    ndjson: options.ndjson ?? null,
+  };
+  const journalFile = journalPath(options.out);
+  const previous = await readJournal(journalFile);
+  if (previous?.settings && JSON.stringify(previous.settings) !== JSON.stringify(settings)) {
+    throw new Error(`${journalFile} belongs to an interrupted run with other settings (${JSON.stringify(previous.settings)}): run that command again to finish it, or move the journal away to start over.`);
+  }
+  const checkpoint = previous?.checkpoint;
+  const written = checkpoint?.images ?? 0;
+  const planner = new PollPlanner(client.gate);
+  // Local photos are served at a new address by each run: resends of recovered images use this run's.
+  const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && urlOf !== undefined ? { ...image, url: urlOf(image) } : image);
+  const recovered = (previous ? await recoverJobs(client, previous, written) : []).map(({ job, owns }) => ({ job: { ...job, images: job.images.map(republish) }, owns }));
+  const owned = new Set(recovered.flatMap(({ owns }) => [...owns]));
+  if (previous) options.log?.(`resuming the run of ${journalFile}: ${written} images already written, ${recovered.length} jobs to poll again`);
+
+  const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (client.gate.jobs.limit + 1), owned.size + MAX_IMAGES_PER_JOB);
   const credits = new Credits(window);
+  for (let i = 0; i < owned.size; i++) await credits.take();
   const progress: Progress = { done: 0, failed: 0, inFlight: 0, activeJobs: 0, points: 0, startedAt: started };
   void countImages(options.source).then(
     (total) => (progress.total = total),
     () => undefined,
   );
-  const csv = await CsvFile.open(options.out, csvHeader({ metadata: options.metadata ?? true }));
-  const ndjson = options.ndjson === undefined ? undefined : await NdjsonFile.open(options.ndjson);
-  const errors = await NdjsonFile.open(errorsPath);
+  const csv = await CsvFile.open(options.out, csvHeader({ metadata }), checkpoint?.csv);
+  const ndjson = options.ndjson === undefined ? undefined : await NdjsonFile.open(options.ndjson, checkpoint?.ndjson);
+  const errors = await NdjsonFile.open(errorsPath, checkpoint?.errors);
+  const journal = await Journal.open(journalFile, previous === undefined);
+  if (previous === undefined) await journal.record({ t: 'start', settings });
+  const hooks: DeployHooks = {
+    beforeSend: (images) => journal.record({ t: 'sending', images, knownMax: client.highestKnownJobId() }),
+    afterSend: (job, images) => journal.record({ t: 'sent', job: job.id, seqs: images.map((image) => image.seq ?? -1) }),
+  };
   const stopProgress = showProgress(
     () => ({ ...progress, inFlight: credits.inUse, activeJobs: client.gate.jobs.active }),
     options.progressStream ?? process.stderr,
@@ -181,6 +248,15 @@ async function annotateSurvey(
   const jobIds = new Set<string>();
   const failures: Record<string, number> = {};
   const request = { classifierId: options.classifierId, points: options.points ?? `csv:${options.pointsCsv}`, area: options.area, seed: options.seed ?? 1 };
+  let next = written;
+  let lastCheckpoint = { images: written, at: Date.now() };
+
+  /** Outputs on disk, then the journal says so: a crash after this loses nothing before `next`. */
+  const saveCheckpoint = async (): Promise<void> => {
+    const at: Checkpoint = { images: next, csv: await csv.checkpoint(), errors: await errors.checkpoint(), ...(ndjson ? { ndjson: await ndjson.checkpoint() } : {}) };
+    await journal.record({ t: 'written', at });
+    lastCheckpoint = { images: next, at: Date.now() };
+  };
 
   const write = async ({ outcome, rows }: { outcome: ImageOutcome; rows: string[][] }): Promise<void> => {
     for (const id of outcome.jobIds) jobIds.add(id);
@@ -208,28 +284,50 @@ async function annotateSurvey(
       const kind = reasonKind(outcome.reason);
       failures[kind] = (failures[kind] ?? 0) + 1;
     }
+    next = (outcome.seq ?? next) + 1;
     credits.give();
+    if (next - lastCheckpoint.images >= MAX_IMAGES_PER_JOB || Date.now() - lastCheckpoint.at >= 1000) await saveCheckpoint();
   };
+
+  const annotateOptions = { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks };
+  const fromSource = listImages(options.source, credits).pipe(
+    map((image, seq) => ({ ...image, seq })),
+    filter((image) => {
+      const keep = image.seq >= written && !owned.has(image.seq);
+      if (!keep) credits.give();
+      return keep;
+    }),
+    publish(urlOf),
+    probe({ imageSize: options.imageSize }),
+    pointsStep,
+    chunk(MAX_IMAGES_PER_JOB, options.chunkFlushMs ?? 2000),
+    annotate(client, annotateOptions),
+  );
+  const fromJournal = from(recovered).pipe(
+    mergeMap(({ job, owns }) =>
+      of(job).pipe(
+        pollUntilDone(client, planner),
+        retryErrors(client, annotateOptions),
+        filter((outcome) => owns.has(outcome.seq ?? -1)),
+      ),
+    ),
+  );
 
   try {
     await lastValueFrom(
-      listImages(options.source, credits).pipe(
-        publish(urlOf),
-        probe({ imageSize: options.imageSize }),
-        pointsStep,
-        chunk(MAX_IMAGES_PER_JOB, options.chunkFlushMs ?? 2000),
-        annotate(client, { classifierId: options.classifierId, maxAttempts: options.maxAttempts }),
-        toRows({ metadata: options.metadata ?? true }),
-        concatMap(write),
-      ),
+      merge(fromJournal, fromSource).pipe(inSourceOrder(written), toRows({ metadata }), concatMap(write)),
       { defaultValue: undefined },
     );
+    await saveCheckpoint();
   } finally {
     stopProgress();
     await csv.close();
     await ndjson?.close();
     await errors.close();
+    await journal.close();
   }
+  // Finished: the journal has nothing left to resume.
+  await unlink(journalFile);
   const seconds = (Date.now() - started) / 1000;
   const images = progress.done + progress.failed;
   const summary: SurveySummary = {

@@ -2,7 +2,7 @@ import { mergeMap, of, type OperatorFunction } from 'rxjs';
 import type { CoralNetClient } from '../coralnet/client.js';
 import { PollPlanner } from '../flow/pollPlanner.js';
 import type { ImageOutcome, PlannedImage } from '../model.js';
-import { deploy } from './deploy.js';
+import { deploy, type DeployHooks } from './deploy.js';
 import { isFailed, type OrFailed } from './failures.js';
 import { pollUntilDone } from './pollUntilDone.js';
 import { retryErrors } from './retryErrors.js';
@@ -14,6 +14,8 @@ export interface AnnotateOptions {
   /** Jobs at once; the user's job limit as the client knows it by default. */
   jobSlots?: number;
   planner?: PollPlanner;
+  /** Where each deploy is recorded before and after it is sent (the run's journal). */
+  hooks?: DeployHooks;
 }
 
 /**
@@ -30,9 +32,9 @@ export function annotate(client: CoralNetClient, options: AnnotateOptions): Oper
           isFailed(item)
             ? of(item)
             : of(item).pipe(
-                deploy(client, options.classifierId),
+                deploy(client, options.classifierId, options.hooks),
                 pollUntilDone(client, planner),
-                retryErrors(client, { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner }),
+                retryErrors(client, { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks: options.hooks }),
               ),
         options.jobSlots ?? client.gate.jobs.limit,
       ),

@@ -20,14 +20,23 @@ export function requestEntries(images: readonly PlannedImage[]): ImageRequest[] 
   });
 }
 
+/** Told before each deploy is sent and after its job id is known: where a journal records them. */
+export interface DeployHooks {
+  beforeSend?(images: PlannedImage[]): Promise<void>;
+  afterSend?(job: DeployJob, images: PlannedImage[]): Promise<void>;
+}
+
 /**
  * Sends each chunk of images as one deploy job (an image over 200 points as several entries).
  * Waits for a job slot: never more jobs than the server allows.
  * @example chunks$.pipe(deploy(client, 1234))
  */
-export function deploy(client: CoralNetClient, classifierId: number | string): OperatorFunction<PlannedImage[], SubmittedJob> {
-  return concatMap(async (images) => {
+export function deploy(client: CoralNetClient, classifierId: number | string, hooks: DeployHooks = {}): OperatorFunction<PlannedImage[], SubmittedJob> {
+  return concatMap(async (chunk) => {
+    const images = chunk.map((image) => ({ ...image, attempts: image.attempts + 1 }));
+    await hooks.beforeSend?.(images);
     const job = await client.deploy(classifierId, requestEntries(images));
-    return { job, images: images.map((image) => ({ ...image, attempts: image.attempts + 1 })), sentAt: Date.now() };
+    await hooks.afterSend?.(job, images);
+    return { job, images, sentAt: Date.now() };
   });
 }

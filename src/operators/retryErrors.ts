@@ -3,7 +3,7 @@ import type { CoralNetClient } from '../coralnet/client.js';
 import type { PollPlanner } from '../flow/pollPlanner.js';
 import type { ImageOutcome, PlannedImage } from '../model.js';
 import { entriesOf } from './chunk.js';
-import { deploy } from './deploy.js';
+import { deploy, type DeployHooks } from './deploy.js';
 import type { FinishedJob } from './pollUntilDone.js';
 import { pollUntilDone } from './pollUntilDone.js';
 
@@ -17,7 +17,7 @@ export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage
   return finished.images.map((planned) => {
     const failure = (reason: string, transient: boolean): { planned: PlannedImage; outcome: ImageOutcome } => ({
       planned,
-      outcome: { name: planned.name, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason, transient, attempts: planned.attempts, jobIds },
+      outcome: { name: planned.name, seq: planned.seq, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason, transient, attempts: planned.attempts, jobIds },
     });
     if (!Array.isArray(finished.results)) return failure(`job ${finished.job.id} is gone from the server: ${finished.results.gone}`, true);
     const results = finished.results.slice(next, next + entriesOf(planned));
@@ -33,6 +33,7 @@ export interface RetryErrorsOptions {
   /** Times an image is sent at most. Default 3. */
   maxAttempts?: number;
   planner?: PollPlanner;
+  hooks?: DeployHooks;
 }
 
 /**
@@ -53,7 +54,7 @@ export function retryErrors(client: CoralNetClient, options: RetryErrorsOptions)
     return concat(
       from(final),
       of(again.map(({ planned }) => planned)).pipe(
-        deploy(client, options.classifierId),
+        deploy(client, options.classifierId, options.hooks),
         pollUntilDone(client, options.planner),
         mergeMap(settle),
         mergeMap((outcome) => of({ ...outcome, jobIds: [...(previousJobs.get(outcome.name) ?? []), ...outcome.jobIds] })),

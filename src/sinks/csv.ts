@@ -1,31 +1,28 @@
-/** CoralNet's export CSV, written with fast-csv at the disk's pace. */
-import type { WriteStream } from 'node:fs';
-import { format, type CsvFormatterStream } from 'fast-csv';
-import { once } from 'node:events';
-import { openFile, writeWithDrain } from './lineFile.js';
+/** CoralNet's export CSV: rows formatted by fast-csv, written at the disk's pace. */
+import { writeToString } from 'fast-csv';
+import { OutputFile } from './lineFile.js';
+
+const CSV_OPTIONS = { headers: false, includeEndRowDelimiter: true } as const;
 
 export class CsvFile {
-  private constructor(
-    private readonly formatter: CsvFormatterStream<string[], string[]>,
-    private readonly file: WriteStream,
-  ) {}
+  private constructor(readonly file: OutputFile) {}
 
-  /** Opens `path` and writes the header. */
-  static async open(path: string, header: string[]): Promise<CsvFile> {
-    const file = await openFile(path);
-    const formatter = format<string[], string[]>({ headers: header, writeHeaders: true, alwaysWriteHeaders: true, includeEndRowDelimiter: true });
-    formatter.pipe(file);
-    return new CsvFile(formatter, file);
+  /** Opens `path` and writes the header; with `resumeAt`, cuts back to that checkpoint and appends. */
+  static async open(path: string, header: string[], resumeAt?: number): Promise<CsvFile> {
+    const file = await OutputFile.open(path, resumeAt);
+    if (resumeAt === undefined) await file.write(await writeToString([header], CSV_OPTIONS));
+    return new CsvFile(file);
   }
 
   async write(rows: string[][]): Promise<void> {
-    for (const row of rows) await writeWithDrain(this.formatter, row);
+    if (rows.length > 0) await this.file.write(await writeToString(rows, CSV_OPTIONS));
   }
 
-  /** Ends the CSV; the formatter ends the file it is piped to. */
-  async close(): Promise<void> {
-    const finished = once(this.file, 'finish');
-    this.formatter.end();
-    await finished;
+  checkpoint(): Promise<number> {
+    return this.file.checkpoint();
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
   }
 }

@@ -1,37 +1,79 @@
-/** Writing to a file at the disk's pace: each write waits for `drain` when the buffer is full. */
+/**
+ * Output files written at the disk's pace (each write waits for `drain` when the buffer is full),
+ * that can say how many bytes are safely on disk (a checkpoint for the journal) and be reopened
+ * cut back to such a checkpoint after a crash.
+ */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { fsync } from 'node:fs';
+import { stat, truncate } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { Writable } from 'node:stream';
+
+const fsyncFd = promisify(fsync);
 
 /** Writes `chunk`, and resolves once the stream can take more. */
 export async function writeWithDrain(stream: Writable, chunk: unknown): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
-export async function openFile(path: string): Promise<WriteStream> {
-  const stream = createWriteStream(path);
-  await once(stream, 'open');
-  return stream;
-}
+export class OutputFile {
+  private constructor(
+    private readonly stream: WriteStream,
+    private readonly startBytes: number,
+  ) {}
 
-export async function closeStream(stream: Writable): Promise<void> {
-  stream.end();
-  await once(stream, 'finish');
+  /**
+   * Opens `path` anew, or, with `resumeAt`, cuts it back to that many bytes (what a checkpoint
+   * recorded: a crash may have left part of a line after it) and appends from there.
+   */
+  static async open(path: string, resumeAt?: number): Promise<OutputFile> {
+    let start = 0;
+    if (resumeAt !== undefined) {
+      const size = (await stat(path).catch(() => undefined))?.size;
+      if (size === undefined || size < resumeAt) throw new Error(`${path} has ${size ?? 0} bytes, fewer than the ${resumeAt} the journal recorded: it was changed since the run stopped. Move the journal away to start over.`);
+      await truncate(path, resumeAt);
+      start = resumeAt;
+    }
+    const stream = createWriteStream(path, { flags: resumeAt === undefined ? 'w' : 'a' });
+    await once(stream, 'open');
+    return new OutputFile(stream, start);
+  }
+
+  write(text: string): Promise<void> {
+    return writeWithDrain(this.stream, text);
+  }
+
+  /** Waits until everything written is on disk, and returns the file's length. */
+  async checkpoint(): Promise<number> {
+    await new Promise<void>((resolve, reject) => this.stream.write('', (error) => (error ? reject(error) : resolve())));
+    await fsyncFd((this.stream as unknown as { fd: number }).fd);
+    return this.startBytes + this.stream.bytesWritten;
+  }
+
+  async close(): Promise<void> {
+    this.stream.end();
+    await once(this.stream, 'finish');
+  }
 }
 
 /** One JSON document a line. */
 export class NdjsonFile {
-  private constructor(private readonly stream: WriteStream) {}
+  private constructor(readonly file: OutputFile) {}
 
-  static async open(path: string): Promise<NdjsonFile> {
-    return new NdjsonFile(await openFile(path));
+  static async open(path: string, resumeAt?: number): Promise<NdjsonFile> {
+    return new NdjsonFile(await OutputFile.open(path, resumeAt));
   }
 
   write(record: unknown): Promise<void> {
-    return writeWithDrain(this.stream, `${JSON.stringify(record)}\n`);
+    return this.file.write(`${JSON.stringify(record)}\n`);
+  }
+
+  checkpoint(): Promise<number> {
+    return this.file.checkpoint();
   }
 
   close(): Promise<void> {
-    return closeStream(this.stream);
+    return this.file.close();
   }
 }
