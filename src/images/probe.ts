@@ -31,7 +31,7 @@ async function readHead(image: ImageRef): Promise<{ head: Buffer; complete: bool
   const res = await fetch(image.url, { headers: { range: `bytes=0-${HEAD_BYTES - 1}` } });
   if (res.status !== 200 && res.status !== 206) {
     await res.body?.cancel();
-    throw new ImageProbeError(`could not be read from ${image.url} (HTTP ${res.status})`);
+    throw new ImageProbeError(`could not be read (HTTP ${res.status})`);
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -50,7 +50,7 @@ async function readHead(image: ImageRef): Promise<{ head: Buffer; complete: bool
 async function readWhole(image: ImageRef): Promise<Buffer | string> {
   if (image.path !== undefined) return image.path;
   const res = await fetch(image.url!);
-  if (!res.ok) throw new ImageProbeError(`could not be read from ${image.url} (HTTP ${res.status})`);
+  if (!res.ok) throw new ImageProbeError(`could not be read (HTTP ${res.status})`);
   return Buffer.from(await res.arrayBuffer());
 }
 

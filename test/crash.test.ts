@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { paintSurvey } from '../src/demo/syntheticSurvey.js';
+import { startSimulator } from '../src/simulator/server.js';
+import { serveFolder } from '../src/sources/folderServer.js';
+import { seededRandom } from '../src/util/random.js';
+import { tempFolder } from './helpers.js';
+
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+/** Starts the CLI; resolves with its exit code, or kills it with SIGKILL after `killAfterMs`. */
+function runOnce(args: string[], env: Record<string, string>, killAfterMs?: number): Promise<{ code: number | null; killed: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let killed = false;
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => ((killed = true), child.kill('SIGKILL')), killAfterMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, killed, stderr });
+    });
+  });
+}
+
+test('killed with SIGKILL at random moments, again and again, the run ends with the same CSV as an uninterrupted one', async (t) => {
+  const root = await tempFolder(t);
+  const painted = await paintSurvey(join(root, 'www'), 150, { width: 320, height: 320, blockRows: 2, blockColumns: 2, tow: true });
+  const served = await serveFolder(join(root, 'www'));
+  t.after(() => served.close());
+  const list = join(root, 'urls.csv');
+  const lost = served.urlOf('missing.jpg');
+  await writeFile(list, `url,name\n${painted.map((p, i) => `${i === 40 ? lost : served.urlOf(p.name)},${p.name}`).join('\n')}\n`);
+  const sim = await startSimulator({ imageMs: 50, workers: 2, burst: { limit: 6000, periodMs: 60_000 }, sustained: { limit: 60_000, periodMs: 3_600_000 } });
+  t.after(() => sim.close());
+  const env = { CORALNET_TOKEN: sim.token };
+  const args = (out: string) => ['run', '--api', sim.url, '--user', sim.username, '--classifier', '1', '--source', list, '--points', 'stratified:3x3x1', '--seed', '5', '--max-attempts', '2', '--image-size', '320x320',
+    '--out', join(root, `${out}.csv`), '--ndjson', join(root, `${out}.ndjson`), '--burst', '6000/1m', '--sustained', '60000/1h'];
+
+  const reference = await runOnce(args('reference'), env);
+  assert.equal(reference.code, 0, reference.stderr);
+
+  const rng = seededRandom('kill -9');
+  let kills = 0;
+  for (;;) {
+    const attempt = await runOnce(args('crashed'), env, kills < 12 ? rng.int(250, 1000) : undefined);
+    if (!attempt.killed) {
+      assert.equal(attempt.code, 0, attempt.stderr);
+      break;
+    }
+    kills++;
+  }
+  assert.ok(kills >= 3, `killed ${kills} times`);
+  t.diagnostic(`killed ${kills} times before the run finished`);
+  const [expected, actual] = await Promise.all([readFile(join(root, 'reference.csv'), 'utf8'), readFile(join(root, 'crashed.csv'), 'utf8')]);
+  assert.equal(actual.split('\n').length, 1 + 149 * 9 + 1);
+  assert.equal(actual, expected, 'the same rows, in the same order');
+  const errors = (await readFile(join(root, 'crashed.errors.ndjson'), 'utf8')).trim().split('\n');
+  assert.equal(errors.length, 1);
+  // The photo the server cannot download was sent twice (across crashes, maybe) and reported once.
+  const failure = JSON.parse(errors[0]!) as { name: string; reason: string; attempts: number };
+  assert.equal(failure.name, 'IMG_0041.jpg');
+  assert.match(failure.reason, /^spacer\.exceptions\.URLDownloadError: .*missing\.jpg/);
+  assert.equal(failure.attempts, 2);
+  const names = (await readFile(join(root, 'crashed.ndjson'), 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { name: string }).name);
+  assert.equal(new Set(names).size, 149);
+  assert.equal(names.length, 149);
+  assert.ok(!existsSync(join(root, 'crashed.journal.ndjson')), 'a finished run leaves no journal');
+});
