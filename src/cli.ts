@@ -79,6 +79,8 @@ Commands:
       --fault-drop P          share of requests whose connection is dropped (default 0)
       --fault-slow P          share of requests answered late (default 0), by --slow-ms (default 2000)
       --fault-409 P           share of finished jobs whose first result request gets 409 (default 0)
+      --fake-images WxH       download nothing: every URL is a WxH image of 50-pixel patches of label
+                              colours, label (fnv1a(url) + 7919*(row div 50) + 104729*(column div 50)) mod 5
 
   reefstream --help | --version
 `;
@@ -98,6 +100,12 @@ const parsedWith = <T>(parse: (text: string) => T) =>
 const duration = parsedWith((text) => parseDuration(text));
 const rate = parsedWith(parseRate);
 
+const imageSize = parsedWith((text) => {
+  const match = /^(\d+)x(\d+)$/.exec(text);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new Error('write width x height in pixels, such as 4000x3000');
+  return { width: Number(match[1]), height: Number(match[2]) };
+});
+
 const simulateSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8123),
   host: z.string().default('127.0.0.1'),
@@ -115,13 +123,9 @@ const simulateSchema = z.object({
   'fault-slow': share.default(0),
   'slow-ms': z.coerce.number().min(0).default(2000),
   'fault-409': share.default(0),
+  'fake-images': imageSize.optional(),
 });
 
-const imageSize = parsedWith((text) => {
-  const match = /^(\d+)x(\d+)$/.exec(text);
-  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new Error('write width x height in pixels, such as 4000x3000');
-  return { width: Number(match[1]), height: Number(match[2]) };
-});
 const checked = <T>(check: (text: string) => T) => parsedWith((text) => (check(text), text));
 
 const grouping = z.enum(['image', 'folder', 'Aux1', 'Aux2', 'Aux3', 'Aux4', 'Aux5', 'window'], { message: 'is one of image, folder, Aux1 … Aux5, window' });
@@ -217,6 +221,7 @@ async function simulate(args: string[]): Promise<void> {
     sustained: o.sustained,
     expireAfterMs: o['expire-after'],
     downloadTimeoutMs: o['download-timeout'],
+    fakeImages: o['fake-images'],
     faults: {
       seed: o.seed,
       serverErrors: o['fault-5xx'],

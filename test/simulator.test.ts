@@ -385,3 +385,22 @@ describe('simulator: fault injection', () => {
     assert.equal(sim.stats.requests, 100 + sim.stats.injectedDrops - (statuses.get('dropped') ?? 0));
   });
 });
+
+describe('simulator: fake images', () => {
+  test('nothing is downloaded; labels follow the documented function of URL, row and column', async (t) => {
+    const sim = await startSimulator({ fakeImages: { width: 400, height: 300 }, burst: { limit: 1000, periodMs: 60_000 } });
+    t.after(() => sim.close());
+    const url = 'https://nowhere.invalid/survey/IMG_0001.JPG';
+    const points = [{ row: 0, column: 0 }, { row: 49, column: 49 }, { row: 50, column: 0 }, { row: 299, column: 399 }, { row: 120, column: 260 }];
+    const id = await deploy(sim, [image(url, points), image(url, [{ row: 300, column: 0 }])]);
+    await waitFinished(sim, id);
+    const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
+    const data = (result.json as { data: Array<{ attributes: { errors?: string[]; points?: Array<{ classifications: Array<{ label_code: string }> }> } }> }).data;
+    let h = 0x811c9dc5;
+    for (const ch of url) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+    const codes = ['CORAL', 'CCA', 'MA', 'TURF', 'SAND'];
+    const expected = points.map(({ row, column }) => codes[((h >>> 0) + 7919 * Math.floor(row / 50) + 104729 * Math.floor(column / 50)) % 5]);
+    assert.deepEqual(data[0]!.attributes.points!.map((p) => p.classifications[0]!.label_code), expected);
+    assert.equal(data[1]!.attributes.errors![0], `spacer.exceptions.RowColumnInvalidError: ${url}: Row value 300 falls outside this image's valid range of 0-299.`);
+  });
+});

@@ -56,6 +56,43 @@ async function download(url: string, timeoutMs: number): Promise<Buffer | UnitOu
   }
 }
 
+function pointOutside(url: string, points: ReadonlyArray<{ row: number; column: number }>, width: number, height: number): UnitOutcome | undefined {
+  for (const { row, column } of points) {
+    if (row > height - 1) return { ok: false, error: `spacer.exceptions.RowColumnInvalidError: ${url}: Row value ${row} falls outside this image's valid range of 0-${height - 1}.` };
+    if (column > width - 1) return { ok: false, error: `spacer.exceptions.RowColumnInvalidError: ${url}: Column value ${column} falls outside this image's valid range of 0-${width - 1}.` };
+  }
+  return undefined;
+}
+
+/** FNV-1a of a URL: the seed of a fake image's pixels. */
+function urlHash(url: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < url.length; i++) h = Math.imul(h ^ url.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * The colour of a fake image's pixel: the colour of label number
+ * `(fnv1a(url) + 7919 × ⌊row / 50⌋ + 104729 × ⌊column / 50⌋) mod labelCount` (0-based, labelset order):
+ * patches of 50 × 50 pixels, each of one label colour, different for every URL.
+ */
+export function fakePixel(url: string, row: number, column: number, colours: readonly (readonly [number, number, number])[]): readonly [number, number, number] {
+  return colours[(urlHash(url) + 7919 * Math.floor(row / 50) + 104729 * Math.floor(column / 50)) % colours.length]!;
+}
+
+/**
+ * An image that is not downloaded (`--fake-images WxH`): every URL is an image of that size
+ * painted by {@link fakePixel}. For benchmarks of a million images.
+ */
+export function checkFakeImage(
+  url: string,
+  points: ReadonlyArray<{ row: number; column: number }>,
+  size: { width: number; height: number },
+  colours: readonly (readonly [number, number, number])[],
+): UnitOutcome {
+  return pointOutside(url, points, size.width, size.height) ?? { ok: true, pixels: points.map(({ row, column }) => fakePixel(url, row, column, colours)) };
+}
+
 /**
  * Checks one image as the server does, and reads the pixel (as displayed, EXIF orientation
  * applied) under each point.
@@ -83,10 +120,8 @@ export async function checkImage(
       error: `spacer.exceptions.DataLimitError: Image ${url} has ${width} x ${height} = ${width * height} total pixels, which is larger than the max allowed of ${options.maxImagePixels}.`,
     };
   }
-  for (const { row, column } of points) {
-    if (row > height - 1) return { ok: false, error: `spacer.exceptions.RowColumnInvalidError: ${url}: Row value ${row} falls outside this image's valid range of 0-${height - 1}.` };
-    if (column > width - 1) return { ok: false, error: `spacer.exceptions.RowColumnInvalidError: ${url}: Column value ${column} falls outside this image's valid range of 0-${width - 1}.` };
-  }
+  const outside = pointOutside(url, points, width, height);
+  if (outside) return outside;
   let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await sharp(data).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });

@@ -10,9 +10,9 @@ import { JSON_API } from '../coralnet/transport.js';
 import { sleep, type RateWindow } from '../util/duration.js';
 import { isLoopbackHost } from '../util/loopback.js';
 import { seededRandom } from '../util/random.js';
-import { checkImage, MAX_IMAGE_PIXELS } from './imageCheck.js';
+import { checkFakeImage, checkImage, MAX_IMAGE_PIXELS } from './imageCheck.js';
 import { JobBoard, type SimJob } from './jobs.js';
-import { classifyPixel, DEFAULT_LABELSET, type Label } from './labelset.js';
+import { classifyPixel, DEFAULT_LABELSET, hexToRgb, type Label } from './labelset.js';
 import { RequestWindows } from './throttle.js';
 import { parseJsonKeepingFloats, validateDeployBody } from './validation.js';
 
@@ -71,6 +71,8 @@ export interface SimulatorOptions {
   /** Image download time-out. Default 20 s. */
   downloadTimeoutMs?: number;
   maxImagePixels?: number;
+  /** Download nothing: every URL is an image of this size painted by `fakePixel` (benchmarks). */
+  fakeImages?: { width: number; height: number };
   faults?: FaultOptions;
 }
 
@@ -171,6 +173,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   );
   const deletedClassifiers = new Set<number>();
   const labelset = options.labelset ?? DEFAULT_LABELSET;
+  const labelColours = labelset.map((label) => hexToRgb(label.colour));
   const windows = new RequestWindows([options.burst ?? { limit: 60, periodMs: 60_000 }, options.sustained ?? { limit: 1000, periodMs: 3_600_000 }]);
   const faults = options.faults ?? {};
   const faultDraw = seededRandom(faults.seed ?? 1);
@@ -193,7 +196,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     process: async (unit, job) => {
       const outcome = deletedClassifiers.has(job.classifierId)
         ? { ok: false as const, error: `Classifier of id ${job.classifierId} does not exist. Maybe it was deleted.` }
-        : await checkImage(unit.url, unit.points, checkOptions);
+        : options.fakeImages
+          ? checkFakeImage(unit.url, unit.points, options.fakeImages, labelColours)
+          : await checkImage(unit.url, unit.points, checkOptions);
       stats.imagesDone++;
       return outcome;
     },
