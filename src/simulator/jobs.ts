@@ -2,6 +2,7 @@
  * Deploy jobs on the simulated server: each image is a unit that goes pending → in progress →
  * success or failure; a pool of workers takes units in the order they were requested, across jobs.
  */
+import { setMaxListeners } from 'node:events';
 import { sleep } from '../util/duration.js';
 import type { UnitOutcome } from './imageCheck.js';
 
@@ -54,7 +55,10 @@ export class JobBoard {
   /** Counters for tests and benchmarks. */
   readonly counts = { jobs: 0, units: 0, unitsDone: 0 };
 
-  constructor(private readonly options: JobBoardOptions) {}
+  constructor(private readonly options: JobBoardOptions) {
+    // Every unit in progress waits on this signal: as many listeners as workers.
+    setMaxListeners(0, this.stopped.signal);
+  }
 
   create(owner: string, classifierId: number, images: Array<{ url: string; points: PointSpec[] }>, now = Date.now()): SimJob {
     this.expire(now);

@@ -1,0 +1,56 @@
+/** What the benchmarks share: a simulator in its own process, and a CLI run measured from outside. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+export const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+export function machine(): string {
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+/** Starts `reefstream simulate` with `flags`; resolves with its URL, token and a stop function. */
+export async function simulatorProcess(flags: string[]): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+  const sim = spawn(process.execPath, [cli, 'simulate', '--port', '0', ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let banner = '';
+  sim.stdout.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    sim.stdout.on('data', (chunk: string) => {
+      banner += chunk;
+      if (banner.includes('Stop with Ctrl+C.')) resolve();
+    });
+    sim.on('exit', () => reject(new Error(`the simulator stopped: ${banner}`)));
+  });
+  return {
+    url: /at (http:\S+)/.exec(banner)![1]!,
+    token: /token:\s+([0-9a-f]{40})/.exec(banner)![1]!,
+    stop: async () => {
+      const exited = new Promise<void>((resolve) => sim.on('exit', () => resolve()));
+      sim.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Peak resident memory of a process so far (Linux VmHWM), in MB. */
+async function peakRssMb(child: ChildProcess): Promise<number | undefined> {
+  const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => undefined);
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status ?? '')?.[1];
+  return kb === undefined ? undefined : Number(kb) / 1024;
+}
+
+/** Runs the CLI with `args`; resolves with its exit code, wall time and peak RSS. */
+export async function measuredRun(args: string[], env: Record<string, string>): Promise<{ code: number | null; seconds: number; peakRssMb: number; stdout: string; stderr: string }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let peak = 0;
+  const sampler = setInterval(() => void peakRssMb(child).then((mb) => (peak = Math.max(peak, mb ?? 0))), 100);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(sampler);
+  return { code, seconds: (Date.now() - started) / 1000, peakRssMb: Math.round(peak), stdout, stderr };
+}
