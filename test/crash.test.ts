@@ -54,6 +54,8 @@ test('killed with SIGKILL at random moments, again and again, the run ends with 
       break;
     }
     kills++;
+    const journal = await readFile(join(root, 'crashed.journal.ndjson'), 'utf8').catch(() => '');
+    assert.ok(!journal.includes(sim.token), 'the journal never holds the token');
   }
   assert.ok(kills >= 3, `killed ${kills} times`);
   t.diagnostic(`killed ${kills} times before the run finished`);
