@@ -104,8 +104,8 @@ async function countImages(source: ImageSource): Promise<number | undefined> {
   return n;
 }
 
-/** A short reason for the summary: the exception name of CoralNet's message, or its start. */
-function reasonKind(reason: string): string {
+/** A short reason for summaries: the exception name of CoralNet's message, or the message after the image's name. */
+export function reasonKind(reason: string): string {
   return /^[\w.]*?(\w+Error)\b/.exec(reason)?.[1] ?? reason.replace(/^\S+ /, '').slice(0, 60);
 }
 

@@ -11,6 +11,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { readAnnotatedImages } from '../cover/coverFile.js';
 import { exifSeconds, percentCover, type CoverRow } from '../cover/percentCover.js';
 import { pull } from '../flow/credits.js';
+import { reasonKind } from '../flow/runSurvey.js';
 import { drawPoints } from './overlay.js';
 import { escapeXml, labelColours } from './palette.js';
 
@@ -54,7 +55,7 @@ async function failureReasons(file: string): Promise<Map<string, number>> {
   for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     if (line.trim() === '') continue;
     const { reason } = JSON.parse(line) as { reason?: string };
-    const kind = /(\w+Error)\b/.exec(reason ?? '')?.[1] ?? (reason ?? 'unknown').replace(/^\S+ /, '').slice(0, 60);
+    const kind = reasonKind(reason ?? 'unknown');
     reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
   }
   return reasons;
