@@ -10,8 +10,17 @@ export function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
 
+/** What the simulator counted, printed as it stops. */
+export interface ServerCounts {
+  requests: number;
+  jobs: number;
+  images: number;
+  throttled: number;
+  overJobLimit: number;
+}
+
 /** Starts `reefstream simulate` with `flags`; resolves with its URL, token and a stop function. */
-export async function simulatorProcess(flags: string[]): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+export async function simulatorProcess(flags: string[]): Promise<{ url: string; token: string; stop: () => Promise<ServerCounts> }> {
   const sim = spawn(process.execPath, [cli, 'simulate', '--port', '0', ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
   let banner = '';
   sim.stdout.setEncoding('utf8');
@@ -29,6 +38,8 @@ export async function simulatorProcess(flags: string[]): Promise<{ url: string; 
       const exited = new Promise<void>((resolve) => sim.on('exit', () => resolve()));
       sim.kill('SIGTERM');
       await exited;
+      const [requests, jobs, images, throttled, overJobLimit] = (/simulator stopped: (\d+) requests, (\d+) jobs, (\d+) images, (\d+) throttled, (\d+) over/.exec(banner) ?? []).slice(1).map(Number);
+      return { requests: requests!, jobs: jobs!, images: images!, throttled: throttled!, overJobLimit: overJobLimit! };
     },
   };
 }

@@ -1,5 +1,5 @@
 export { CoralNetClient, CORALNET_API } from './coralnet/client.js';
-export type { CoralNetClientOptions, ClientEvent, DeployJob, JobStatus, JobResult, UserJobs, RetryOptions } from './coralnet/client.js';
+export type { CoralNetClientOptions, ClientEvent, DeployJob, DeployOptions, JobStatus, JobResult, UserJobs, RetryOptions } from './coralnet/client.js';
 export { RateGate, JobSlots, CORALNET_WINDOWS, CORALNET_JOB_SLOTS } from './coralnet/rateGate.js';
 export type { RateGateOptions, WindowUsage } from './coralnet/rateGate.js';
 export { checkDeployRequest, MAX_IMAGES_PER_JOB, MAX_POINTS_PER_IMAGE } from './coralnet/deployRequest.js';
@@ -25,8 +25,9 @@ export type { ProbeOptions } from './operators/probe.js';
 export { samplePoints, givenPoints, readPointsCsv } from './operators/samplePoints.js';
 export type { SamplePointsOptions } from './operators/samplePoints.js';
 export { chunk } from './operators/chunk.js';
+export { dropDuplicates } from './operators/dropDuplicates.js';
 export { deploy, requestEntries } from './operators/deploy.js';
-export type { SubmittedJob } from './operators/deploy.js';
+export type { SubmittedJob, DeployHooks } from './operators/deploy.js';
 export { pollUntilDone } from './operators/pollUntilDone.js';
 export type { FinishedJob } from './operators/pollUntilDone.js';
 export { retryErrors, isTransientFailure } from './operators/retryErrors.js';

@@ -74,3 +74,37 @@ test('killed with SIGKILL at random moments, again and again, the run ends with 
   assert.equal(names.length, 149);
   assert.ok(!existsSync(join(root, 'crashed.journal.ndjson')), 'a finished run leaves no journal');
 });
+
+test('killed after the server made a job but before its id reached the journal, the run finds that job and sends nothing twice', async (t) => {
+  const root = await tempFolder(t);
+  const painted = await paintSurvey(join(root, 'www'), 250, { width: 96, height: 96, blockRows: 2, blockColumns: 2 });
+  const served = await serveFolder(join(root, 'www'));
+  t.after(() => served.close());
+  const list = join(root, 'urls.csv');
+  await writeFile(list, `url,name\n${painted.map((p) => `${served.urlOf(p.name)},${p.name}`).join('\n')}\n`);
+  // The first deploy's answer is held back long enough to kill the run while it waits.
+  const faults = { deployAnswerDelayMs: 60_000 };
+  const sim = await startSimulator({ imageMs: 1, workers: 8, faults, burst: { limit: 6000, periodMs: 60_000 }, sustained: { limit: 60_000, periodMs: 3_600_000 } });
+  t.after(() => sim.close());
+  const out = join(root, 'results.csv');
+  const args = ['run', '--api', sim.url, '--user', sim.username, '--classifier', '1', '--source', list, '--points', 'stratified:3x3x1', '--image-size', '96x96', '--out', out, '--ndjson', join(root, 'results.ndjson'), '--burst', '6000/1m', '--sustained', '60000/1h'];
+
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, CORALNET_TOKEN: sim.token }, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  while (sim.stats.jobsCreated === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  child.kill('SIGKILL');
+  await exited;
+  const journal = await readFile(join(root, 'results.journal.ndjson'), 'utf8');
+  assert.match(journal, /"t":"sending"/);
+  assert.doesNotMatch(journal, /"t":"sent"/, 'the job id never reached the journal');
+
+  faults.deployAnswerDelayMs = 0;
+  const resumed = await runOnce(args, { CORALNET_TOKEN: sim.token });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming the run of .*: 0 images already written, 1 job to poll again/);
+  assert.equal(sim.stats.jobsCreated, 3, 'the job made before the kill is used, not made again');
+  const names = (await readFile(join(root, 'results.ndjson'), 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { name: string; jobIds: string[] }));
+  assert.deepEqual(names.map((n) => n.name), painted.map((p) => p.name));
+  assert.deepEqual(names[0]!.jobIds, ['1']);
+  assert.equal((await readFile(out, 'utf8')).trim().split('\n').length, 1 + 250 * 9);
+});

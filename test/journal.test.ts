@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Journal, readJournal } from '../src/flow/journal.js';
@@ -11,7 +11,7 @@ const image = (seq: number): PlannedImage => ({ name: `${seq}.jpg`, seq, url: `h
 test('a journal read back: jobs paired with their deploys by image positions, written ones dropped, a cut last line ignored', async (t) => {
   const root = await tempFolder(t);
   const path = join(root, 'results.journal.ndjson');
-  const journal = await Journal.open(path, true);
+  const journal = await Journal.open(path);
   await journal.record({ t: 'start', settings: { seed: '1' } });
   await journal.record({ t: 'sending', images: [image(0), image(1)], knownMax: '6' });
   await journal.record({ t: 'sending', images: [image(2), image(3)], knownMax: '6' });
@@ -27,4 +27,41 @@ test('a journal read back: jobs paired with their deploys by image positions, wr
   assert.deepEqual(state?.jobs.map((j) => [j.job, j.images.map((i) => i.seq)]), [['8', [2, 3]]]);
   assert.deepEqual(state?.unconfirmed.map((u) => [u.knownMax, u.images.map((i) => i.seq)]), [['8', [4]]]);
   assert.equal(await readJournal(join(root, 'none.ndjson')), undefined);
+});
+
+test('a journal past its size is compacted at a checkpoint to what a resume needs, and goes on from there', async (t) => {
+  const root = await tempFolder(t);
+  const path = join(root, 'results.journal.ndjson');
+  const journal = await Journal.open(path, undefined, { compactBytes: 1 });
+  await journal.record({ t: 'start', settings: { seed: '1' } });
+  await journal.record({ t: 'sending', images: [image(0), image(1)], knownMax: '6' });
+  await journal.record({ t: 'sent', job: '7', seqs: [0, 1] });
+  await journal.record({ t: 'sending', images: [image(2), image(3)], knownMax: '7' });
+  await journal.record({ t: 'sent', job: '8', seqs: [2, 3] });
+  await journal.record({ t: 'sending', images: [image(4)], knownMax: '8' });
+  const tally = { annotated: 2, failed: 0, points: 2, jobs: 2, seconds: 1.5, resumes: 0, failures: {} };
+  // A deploy recorded while the checkpoint compacts the journal is not lost.
+  await Promise.all([
+    journal.record({ t: 'written', at: { images: 2, csv: 120, errors: 0, tally } }),
+    journal.record({ t: 'sending', images: [image(5)], knownMax: '8' }),
+  ]);
+  const compacted = (await readFile(path, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { t: string });
+  assert.deepEqual(compacted.map((record) => record.t), ['start', 'sending', 'sent', 'sending', 'written', 'sending']);
+  await journal.record({ t: 'sent', job: '9', seqs: [5] });
+  await journal.close();
+  const state = await readJournal(path);
+  assert.deepEqual(state?.settings, { seed: '1' });
+  assert.deepEqual(state?.checkpoint, { images: 2, csv: 120, errors: 0, tally });
+  assert.deepEqual(state?.jobs.map((j) => [j.job, j.images.map((i) => i.seq)]), [['8', [2, 3]], ['9', [5]]]);
+  assert.deepEqual(state?.unconfirmed.map((u) => [u.knownMax, u.images.map((i) => i.seq)]), [['8', [4]]]);
+
+  // Resumed from that state, a later compaction keeps what the earlier run left open.
+  const resumed = await Journal.open(path, state, { compactBytes: 1 });
+  await resumed.record({ t: 'sent', job: '10', seqs: [4] });
+  await resumed.record({ t: 'written', at: { images: 4, csv: 240, errors: 0, tally } });
+  await resumed.close();
+  const after = await readJournal(path);
+  assert.deepEqual(after?.jobs.map((j) => [j.job, j.images.map((i) => i.seq)]).sort(), [['10', [4]], ['9', [5]]]);
+  assert.deepEqual(after?.unconfirmed, []);
+  assert.equal((await readFile(path, 'utf8')).trim().split('\n').length, 6);
 });

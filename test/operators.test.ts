@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Subject, lastValueFrom, from, toArray } from 'rxjs';
-import type { PlannedImage } from '../src/model.js';
+import type { ImageRef, PlannedImage } from '../src/model.js';
 import { chunk } from '../src/operators/chunk.js';
+import { dropDuplicates } from '../src/operators/dropDuplicates.js';
 import { requestEntries } from '../src/operators/deploy.js';
-import { failedBeforeSending, type OrFailed } from '../src/operators/failures.js';
+import { failedBeforeSending, isFailed, type OrFailed } from '../src/operators/failures.js';
 import { outcomesOf } from '../src/operators/retryErrors.js';
 import { progressLine } from '../src/flow/progress.js';
 import { writeFile } from 'node:fs/promises';
@@ -107,4 +108,22 @@ test('poll planning: as often as the budget allows for all active jobs, else whe
   // Nothing new since the last poll (the job waits in the server's queue): the budget's pace.
   assert.equal(planner.nextPollMs({ successes: 10, failures: 0, total: 100 }, { done: 10, at: 0 }, 300_000), 22_500);
   assert.equal(planner.nextPollMs({ successes: 99, failures: 0, total: 100 }, { done: 90, at: 0 }, 30_000), 22_500);
+  // The previous poll saw nothing done: the job started at some moment since, so no rate yet.
+  assert.equal(planner.nextPollMs({ successes: 5, failures: 0, total: 100 }, { done: 0, at: 0 }, 300_000), 22_500);
+});
+
+test('dropDuplicates: a URL seen before becomes a failed image naming the first, over many growths of its table', async () => {
+  const images: ImageRef[] = [];
+  for (let i = 0; i < 5000; i++) images.push({ name: `n${i}`, url: `https://survey.example/IMG_${i}.JPG`, seq: images.length });
+  // Every 7th URL again, later in the list; and a local file with no URL.
+  for (let i = 0; i < 5000; i += 7) images.push({ name: `again${i}`, url: `https://survey.example/IMG_${i}.JPG`, seq: images.length });
+  images.push({ name: 'local.jpg', path: '/photos/local.jpg', seq: images.length });
+  const out = await lastValueFrom(from(images).pipe(dropDuplicates(), toArray()));
+  const failed = out.filter(isFailed);
+  assert.equal(out.length, images.length);
+  assert.equal(failed.length, 715);
+  assert.deepEqual(failed.map((f) => f.name), Array.from({ length: 715 }, (_, k) => `again${k * 7}`));
+  assert.equal(failed[3]!.reason, 'https://survey.example/IMG_21.JPG is listed again: the same URL as image 22 of the source, annotated there once.');
+  assert.equal(failed[3]!.attempts, 0);
+  assert.equal(out.filter((image) => !isFailed(image)).length, 5001);
 });

@@ -64,6 +64,15 @@ export interface CoralNetClientOptions {
   onEvent?: (event: ClientEvent) => void;
 }
 
+export interface DeployOptions {
+  signal?: AbortSignal;
+  /** Told before the POST (with the highest job id the account had) and after the job id is known. */
+  journal?: {
+    beforeSend(knownMaxJobId: string | undefined): Promise<void>;
+    afterSend(job: DeployJob): Promise<void>;
+  };
+}
+
 export type ClientEvent =
   | { type: 'throttled'; endpoint: string; retryAfterSeconds: number }
   | { type: 'retry'; endpoint: string; attempt: number; delayMs: number; reason: string }
@@ -211,11 +220,18 @@ export class CoralNetClient {
   /**
    * Starts one deploy job (at most 100 images, 1..200 points each). Waits for a job slot first, and
    * while the server's limit is full with jobs of this user that are not this client's.
+   * Deploys of one client go out one at a time; `journal` is told just before the POST and once
+   * the job id is known, inside that turn, so a journal never has two deploys waiting for an id.
    */
-  async deploy(classifierId: number | string, images: readonly ImageRequest[], signal?: AbortSignal): Promise<DeployJob> {
+  async deploy(classifierId: number | string, images: readonly ImageRequest[], options: DeployOptions = {}): Promise<DeployJob> {
     checkDeployRequest(images);
-    await this.gate.jobs.acquire(signal);
-    const mine = this.#deployTurn.then(() => this.deployHoldingSlot(classifierId, images, signal));
+    await this.gate.jobs.acquire(options.signal);
+    const mine = this.#deployTurn.then(async () => {
+      await options.journal?.beforeSend(this.highestKnownJobId());
+      const job = await this.deployHoldingSlot(classifierId, images, options.signal);
+      await options.journal?.afterSend(job);
+      return job;
+    });
     this.#deployTurn = mine.catch(() => undefined);
     try {
       return await mine;
@@ -229,7 +245,8 @@ export class CoralNetClient {
   highestKnownJobId(): string | undefined {
     let highest: number | undefined;
     for (const id of this.#knownJobIds ?? []) if (/^\d+$/.test(id) && (highest === undefined || Number(id) > highest)) highest = Number(id);
-    return highest === undefined ? undefined : String(highest);
+    if (highest === undefined) return this.#knownJobIds === undefined ? undefined : '0'; // read, and none yet
+    return String(highest);
   }
 
   /** A handle on a job known by id (from a journal, or from the user's active jobs). */

@@ -8,18 +8,36 @@
  * - `sending` the images of a deploy about to be sent (with their points), and the highest job id
  *             the account had: a job that appears above it without a `sent` record is this one.
  * - `sent`    the job id the server gave those images.
- * - `written` how many images of the source (in source order) are in the outputs, and the byte
- *             length of each output at that point. A resume cuts the outputs back to these lengths
- *             (a crash may leave part of a line) and skips that many images of the source.
+ * - `written` how many images of the source (in source order) are in the outputs, the byte length
+ *             of each output at that point, and the run's tally so far. A resume cuts the outputs
+ *             back to these lengths (a crash may leave part of a line) and skips that many images.
+ *
+ * The journal does not grow with the survey: once its appended records pass `compactBytes`, the
+ * next checkpoint rewrites it (to a temporary file, synced, then renamed over it) as the `start`
+ * record, the deploys that still have images to write, and that checkpoint.
  */
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { PlannedImage } from '../model.js';
+
+/** What the outputs held at a checkpoint, and what the run had done by then (across resumes). */
+export interface Tally {
+  annotated: number;
+  failed: number;
+  points: number;
+  jobs: number;
+  /** Seconds of running, the time between a crash and its resume left out. */
+  seconds: number;
+  resumes: number;
+  failures: Record<string, number>;
+}
 
 export interface Checkpoint {
   images: number;
   csv: number;
   ndjson?: number;
   errors: number;
+  tally?: Tally;
 }
 
 export type JournalRecord =
@@ -27,6 +45,13 @@ export type JournalRecord =
   | { t: 'sending'; images: PlannedImage[]; knownMax?: string }
   | { t: 'sent'; job: string; seqs: number[] }
   | { t: 'written'; at: Checkpoint };
+
+/** A deploy the journal knows of: its images, and its job id once the server gave one. */
+export interface JournalDeploy {
+  images: PlannedImage[];
+  knownMax?: string;
+  job?: string;
+}
 
 /** What a journal says about an interrupted run. */
 export interface JournalState {
@@ -38,6 +63,26 @@ export interface JournalState {
   unconfirmed: Array<{ images: PlannedImage[]; knownMax?: string }>;
 }
 
+const keyOf = (seqs: readonly number[]): string => seqs.join(',');
+const seqsOf = (images: readonly PlannedImage[]): number[] => images.map((image) => image.seq ?? -1);
+/** A deploy is done with once every one of its images is in the outputs. */
+const hasUnwritten = (deploy: JournalDeploy, written: number): boolean => deploy.images.some((image) => (image.seq ?? 0) >= written);
+
+/** The deploys of a journal's records, paired by their images' positions (deploys run in parallel). */
+class Deploys {
+  readonly byKey = new Map<string, JournalDeploy>();
+
+  apply(record: JournalRecord): void {
+    if (record.t === 'sending') this.byKey.set(keyOf(seqsOf(record.images)), { images: record.images, knownMax: record.knownMax });
+    else if (record.t === 'sent') {
+      const deploy = this.byKey.get(keyOf(record.seqs));
+      if (deploy) deploy.job = record.job;
+    } else if (record.t === 'written') {
+      for (const [key, deploy] of this.byKey) if (!hasUnwritten(deploy, record.at.images)) this.byKey.delete(key);
+    }
+  }
+}
+
 export async function readJournal(path: string): Promise<JournalState | undefined> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
@@ -45,9 +90,7 @@ export async function readJournal(path: string): Promise<JournalState | undefine
   });
   if (text === undefined) return undefined;
   const state: JournalState = { jobs: [], unconfirmed: [] };
-  // Deploys run in parallel: a `sent` record names its images' positions to find its `sending`.
-  const pending = new Map<string, { images: PlannedImage[]; knownMax?: string }>();
-  const keyOf = (seqs: number[]): string => seqs.join(',');
+  const deploys = new Deploys();
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     let record: JournalRecord;
@@ -57,34 +100,88 @@ export async function readJournal(path: string): Promise<JournalState | undefine
       break; // the last line, cut by the crash: it was never acknowledged
     }
     if (record.t === 'start') state.settings = record.settings;
-    else if (record.t === 'sending') pending.set(keyOf(record.images.map((image) => image.seq ?? -1)), { images: record.images, knownMax: record.knownMax });
-    else if (record.t === 'sent') {
-      const sending = pending.get(keyOf(record.seqs));
-      if (sending) state.jobs.push({ job: record.job, images: sending.images });
-      pending.delete(keyOf(record.seqs));
-    } else if (record.t === 'written') state.checkpoint = record.at;
+    else if (record.t === 'written') state.checkpoint = record.at;
+    deploys.apply(record);
   }
   const written = state.checkpoint?.images ?? 0;
-  // Jobs whose images are all written are done with.
-  state.jobs = state.jobs.filter(({ images }) => images.some((image) => (image.seq ?? 0) >= written));
-  state.unconfirmed = [...pending.values()].filter(({ images }) => images.some((image) => (image.seq ?? 0) >= written));
+  for (const deploy of deploys.byKey.values()) {
+    if (!hasUnwritten(deploy, written)) continue;
+    if (deploy.job !== undefined) state.jobs.push({ job: deploy.job, images: deploy.images });
+    else state.unconfirmed.push({ images: deploy.images, knownMax: deploy.knownMax });
+  }
   return state;
 }
 
 export class Journal {
-  private constructor(private readonly handle: FileHandle) {}
+  private readonly deploys = new Deploys();
+  private start?: JournalRecord;
+  private appended = 0;
+  /** Records are written one at a time: a compaction never races an append. */
+  private queue: Promise<void> = Promise.resolve();
 
-  static async open(path: string, fresh: boolean): Promise<Journal> {
-    return new Journal(await open(path, fresh ? 'w' : 'a'));
+  private constructor(
+    private readonly path: string,
+    private handle: FileHandle,
+    private readonly compactBytes: number,
+  ) {}
+
+  /**
+   * Opens a new journal, or one to go on with after `previous` (read by `readJournal`), whose
+   * open deploys it keeps for compactions.
+   */
+  static async open(path: string, previous?: JournalState, options: { compactBytes?: number } = {}): Promise<Journal> {
+    const journal = new Journal(path, await open(path, previous ? 'a' : 'w'), options.compactBytes ?? 4 * 2 ** 20);
+    if (previous?.settings) journal.start = { t: 'start', settings: previous.settings };
+    for (const { job, images } of previous?.jobs ?? []) journal.deploys.byKey.set(keyOf(seqsOf(images)), { images, job });
+    for (const { images, knownMax } of previous?.unconfirmed ?? []) journal.deploys.byKey.set(keyOf(seqsOf(images)), { images, knownMax });
+    return journal;
   }
 
-  /** Appends a record and waits until it is on disk. */
-  async record(record: JournalRecord): Promise<void> {
-    await this.handle.appendFile(`${JSON.stringify(record)}\n`);
-    await this.handle.datasync();
+  /** Appends a record and waits until it is on disk; a checkpoint may first compact the journal. */
+  record(record: JournalRecord): Promise<void> {
+    const done = this.queue.then(async () => {
+      if (record.t === 'start') this.start = record;
+      this.deploys.apply(record);
+      if (record.t === 'written' && this.appended >= this.compactBytes) return this.compact(record);
+      const line = `${JSON.stringify(record)}\n`;
+      await this.handle.appendFile(line);
+      await this.handle.datasync();
+      this.appended += Buffer.byteLength(line);
+    });
+    this.queue = done.catch(() => undefined);
+    return done;
   }
 
-  close(): Promise<void> {
-    return this.handle.close();
+  /** Rewrites the journal as what a resume needs: settings, open deploys, this checkpoint. */
+  private async compact(checkpoint: JournalRecord): Promise<void> {
+    const records: JournalRecord[] = this.start ? [this.start] : [];
+    for (const deploy of this.deploys.byKey.values()) {
+      records.push({ t: 'sending', images: deploy.images, ...(deploy.knownMax === undefined ? {} : { knownMax: deploy.knownMax }) });
+      if (deploy.job !== undefined) records.push({ t: 'sent', job: deploy.job, seqs: seqsOf(deploy.images) });
+    }
+    records.push(checkpoint);
+    const temporary = `${this.path}.compacting`;
+    const file = await open(temporary, 'w');
+    try {
+      await file.writeFile(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await this.handle.close();
+    await rename(temporary, this.path);
+    const folder = await open(dirname(this.path), 'r');
+    try {
+      await folder.sync(); // the rename itself is on disk
+    } finally {
+      await folder.close();
+    }
+    this.handle = await open(this.path, 'a');
+    this.appended = 0;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.handle.close();
   }
 }

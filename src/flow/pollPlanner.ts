@@ -27,14 +27,15 @@ export class PollPlanner {
   }
 
   /**
-   * The wait before the next status request of a job. The images finished since the previous poll
-   * (or since the job was sent) tell how long the rest will take; polling a quarter of that later
+   * The wait before the next status request of a job. The images finished between two polls that
+   * both saw the job under way tell how long the rest will take; polling a quarter of that later
    * stretches polls on slow jobs without overshooting much when a queued job speeds up.
    */
   nextPollMs(progress: { successes: number; failures: number; total: number }, previous: { done: number; at: number }, now = Date.now()): number {
     const budget = this.budgetIntervalMs();
     const done = progress.successes + progress.failures;
-    if (done <= previous.done || now <= previous.at) return budget;
+    // A job seen with nothing done may have started at any moment since: no rate to go by yet.
+    if (previous.done === 0 || done <= previous.done || now <= previous.at) return budget;
     const remainingMs = ((now - previous.at) / (done - previous.done)) * (progress.total - done);
     return Math.min(this.maxMs, Math.max(budget, remainingMs / 4));
   }

@@ -12,6 +12,7 @@ import type { AnnotationArea, PointMethod } from '../images/points.js';
 import type { ImageOutcome, ImageRef, PlannedImage, ProbedImage } from '../model.js';
 import { annotate } from '../operators/annotate.js';
 import { chunk } from '../operators/chunk.js';
+import { dropDuplicates } from '../operators/dropDuplicates.js';
 import type { OrFailed } from '../operators/failures.js';
 import { imagesOf, listImages, type ImageSource } from '../operators/listImages.js';
 import { probe } from '../operators/probe.js';
@@ -21,7 +22,7 @@ import { CsvFile } from '../sinks/csv.js';
 import { NdjsonFile } from '../sinks/lineFile.js';
 import { serveFolder, type ServedFolder } from '../sources/folderServer.js';
 import { Credits } from './credits.js';
-import { Journal, readJournal, type Checkpoint, type JournalState } from './journal.js';
+import { Journal, readJournal, type Checkpoint, type JournalState, type Tally } from './journal.js';
 import { PollPlanner } from './pollPlanner.js';
 import { inSourceOrder } from './sourceOrder.js';
 import { pollUntilDone } from '../operators/pollUntilDone.js';
@@ -73,14 +74,19 @@ export interface SurveyOptions {
   log?: (line: string) => void;
 }
 
+/** The whole survey's figures: a resumed run adds those of the runs before the crash. */
 export interface SurveySummary {
   images: number;
   annotated: number;
   failed: number;
   points: number;
+  /** Deploy jobs sent. */
   jobs: number;
+  /** Running time, the time between a crash and its resume left out. */
   seconds: number;
   imagesPerMinute: number;
+  /** How many times the run was resumed after an interruption. */
+  resumes: number;
   /** Failure reasons and how many images each. */
   failures: Record<string, number>;
   outputs: { csv: string; ndjson?: string; errors: string; run: string };
@@ -93,7 +99,7 @@ export const runSummaryPath = (out: string): string => `${out.replace(/\.csv$/i,
 export const defaultErrorsPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.errors.ndjson`;
 
 /** Gives each local image a URL CoralNet can download. */
-function publish(urlOf: ((image: ImageRef) => string) | undefined): OperatorFunction<ImageRef, ImageRef> {
+function publish<T extends ImageRef>(urlOf: ((image: ImageRef) => string) | undefined): OperatorFunction<T, T> {
   return map((image) => (image.url !== undefined || urlOf === undefined ? image : { ...image, url: urlOf(image) }));
 }
 
@@ -164,14 +170,18 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
 export const journalPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.journal.ndjson`;
 
 /** Jobs of an interrupted run to poll again instead of sending their images again. */
-async function recoverJobs(client: CoralNetClient, state: JournalState, written: number): Promise<Array<{ job: SubmittedJob; owns: Set<number> }>> {
+async function recoverJobs(client: CoralNetClient, state: JournalState, written: number): Promise<{ recovered: Array<{ job: SubmittedJob; owns: Set<number> }>; found?: { job: string; seqs: number[] } }> {
   const jobs = [...state.jobs];
+  let found: { job: string; seqs: number[] } | undefined;
   // A deploy whose answer the crash cut off: the account's one new job above the id known then.
   if (state.unconfirmed.length === 1 && client.username !== undefined && state.unconfirmed[0]!.knownMax !== undefined) {
     const known = new Set(jobs.map((j) => j.job));
     const user = await client.user();
     const above = [...user.activeJobIds, ...user.recentlyCompletedJobIds].filter((id) => Number(id) > Number(state.unconfirmed[0]!.knownMax) && !known.has(id));
-    if (above.length === 1) jobs.push({ job: above[0]!, images: state.unconfirmed[0]!.images });
+    if (above.length === 1) {
+      jobs.push({ job: above[0]!, images: state.unconfirmed[0]!.images });
+      found = { job: above[0]!, seqs: state.unconfirmed[0]!.images.map((image) => image.seq ?? -1) };
+    }
   }
   // Each image belongs to the last job it was sent in.
   const owner = new Map<number, string>();
@@ -184,7 +194,7 @@ async function recoverJobs(client: CoralNetClient, state: JournalState, written:
     client.adopt(handle);
     recovered.push({ job: { job: handle, images, sentAt: Date.now() }, owns });
   }
-  return recovered;
+  return { recovered, found };
 }
 
 /** The run itself, once the client is connected and the images can be reached. */
@@ -220,9 +230,10 @@ async function annotateSurvey(
   const planner = new PollPlanner(client.gate);
   // Local photos are served at a new address by each run: resends of recovered images use this run's.
   const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && urlOf !== undefined ? { ...image, url: urlOf(image) } : image);
-  const recovered = (previous ? await recoverJobs(client, previous, written) : []).map(({ job, owns }) => ({ job: { ...job, images: job.images.map(republish) }, owns }));
+  const recovery = previous ? await recoverJobs(client, previous, written) : { recovered: [] };
+  const recovered = recovery.recovered.map(({ job, owns }) => ({ job: { ...job, images: job.images.map(republish) }, owns }));
   const owned = new Set(recovered.flatMap(({ owns }) => [...owns]));
-  if (previous) options.log?.(`resuming the run of ${journalFile}: ${written} images already written, ${recovered.length} jobs to poll again`);
+  if (previous) options.log?.(`resuming the run of ${journalFile}: ${written} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
 
   const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (client.gate.jobs.limit + 1), owned.size + MAX_IMAGES_PER_JOB);
   const credits = new Credits(window);
@@ -235,31 +246,46 @@ async function annotateSurvey(
   const csv = await CsvFile.open(options.out, csvHeader({ metadata }), checkpoint?.csv);
   const ndjson = options.ndjson === undefined ? undefined : await NdjsonFile.open(options.ndjson, checkpoint?.ndjson);
   const errors = await NdjsonFile.open(errorsPath, checkpoint?.errors);
-  const journal = await Journal.open(journalFile, previous === undefined);
+  const journal = await Journal.open(journalFile, previous);
   if (previous === undefined) await journal.record({ t: 'start', settings });
+  // The job found for a deploy whose answer the crash cut off is this run's to record.
+  if (recovery.found) await journal.record({ t: 'sent', ...recovery.found });
+  // What earlier runs of this survey did, up to the checkpoint resumed from.
+  const earlier: Tally = checkpoint?.tally ?? { annotated: 0, failed: 0, points: 0, jobs: 0, seconds: 0, resumes: 0, failures: {} };
+  let jobsSent = 0;
   const hooks: DeployHooks = {
-    beforeSend: (images) => journal.record({ t: 'sending', images, knownMax: client.highestKnownJobId() }),
-    afterSend: (job, images) => journal.record({ t: 'sent', job: job.id, seqs: images.map((image) => image.seq ?? -1) }),
+    beforeSend: (images, knownMax) => journal.record({ t: 'sending', images, knownMax }),
+    afterSend: (job, images) => {
+      jobsSent++;
+      return journal.record({ t: 'sent', job: job.id, seqs: images.map((image) => image.seq ?? -1) });
+    },
   };
   const stopProgress = showProgress(
     () => ({ ...progress, inFlight: credits.inUse, activeJobs: client.gate.jobs.active }),
     options.progressStream ?? process.stderr,
   );
-  const jobIds = new Set<string>();
-  const failures: Record<string, number> = {};
+  const failures: Record<string, number> = { ...earlier.failures };
   const request = { classifierId: options.classifierId, points: options.points ?? `csv:${options.pointsCsv}`, area: options.area, seed: options.seed ?? 1 };
   let next = written;
   let lastCheckpoint = { images: written, at: Date.now() };
 
   /** Outputs on disk, then the journal says so: a crash after this loses nothing before `next`. */
+  const tally = (): Tally => ({
+    annotated: earlier.annotated + progress.done,
+    failed: earlier.failed + progress.failed,
+    points: earlier.points + progress.points,
+    jobs: earlier.jobs + jobsSent,
+    seconds: earlier.seconds + (Date.now() - started) / 1000,
+    resumes: earlier.resumes + (previous ? 1 : 0),
+    failures,
+  });
   const saveCheckpoint = async (): Promise<void> => {
-    const at: Checkpoint = { images: next, csv: await csv.checkpoint(), errors: await errors.checkpoint(), ...(ndjson ? { ndjson: await ndjson.checkpoint() } : {}) };
+    const at: Checkpoint = { images: next, csv: await csv.checkpoint(), errors: await errors.checkpoint(), ...(ndjson ? { ndjson: await ndjson.checkpoint() } : {}), tally: tally() };
     await journal.record({ t: 'written', at });
     lastCheckpoint = { images: next, at: Date.now() };
   };
 
   const write = async ({ outcome, rows }: { outcome: ImageOutcome; rows: string[][] }): Promise<void> => {
-    for (const id of outcome.jobIds) jobIds.add(id);
     if (outcome.ok) {
       await csv.write(rows);
       await ndjson?.write({
@@ -292,8 +318,10 @@ async function annotateSurvey(
   const annotateOptions = { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks };
   const fromSource = listImages(options.source, credits).pipe(
     map((image, seq) => ({ ...image, seq })),
+    dropDuplicates(),
     filter((image) => {
-      const keep = image.seq >= written && !owned.has(image.seq);
+      const seq = image.seq!; // numbered just above
+      const keep = seq >= written && !owned.has(seq);
       if (!keep) credits.give();
       return keep;
     }),
@@ -328,15 +356,17 @@ async function annotateSurvey(
   }
   // Finished: the journal has nothing left to resume.
   await unlink(journalFile);
-  const seconds = (Date.now() - started) / 1000;
-  const images = progress.done + progress.failed;
+  const total = tally();
+  const { seconds } = total;
+  const images = total.annotated + total.failed;
   const summary: SurveySummary = {
     images,
-    annotated: progress.done,
-    failed: progress.failed,
-    points: progress.points,
-    jobs: jobIds.size,
+    annotated: total.annotated,
+    failed: total.failed,
+    points: total.points,
+    jobs: total.jobs,
     seconds,
+    resumes: total.resumes,
     imagesPerMinute: seconds > 0 ? (images / seconds) * 60 : 0,
     failures,
     outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath, run: runSummaryPath(options.out) },

@@ -20,9 +20,13 @@ export function requestEntries(images: readonly PlannedImage[]): ImageRequest[] 
   });
 }
 
-/** Told before each deploy is sent and after its job id is known: where a journal records them. */
+/**
+ * Told just before each deploy is sent (with the highest job id the account had then) and once
+ * its job id is known: where a journal records them. Deploys of one client are sent one at a time,
+ * so at most one deploy is ever between the two.
+ */
 export interface DeployHooks {
-  beforeSend?(images: PlannedImage[]): Promise<void>;
+  beforeSend?(images: PlannedImage[], knownMaxJobId: string | undefined): Promise<void>;
   afterSend?(job: DeployJob, images: PlannedImage[]): Promise<void>;
 }
 
@@ -34,9 +38,12 @@ export interface DeployHooks {
 export function deploy(client: CoralNetClient, classifierId: number | string, hooks: DeployHooks = {}): OperatorFunction<PlannedImage[], SubmittedJob> {
   return concatMap(async (chunk) => {
     const images = chunk.map((image) => ({ ...image, attempts: image.attempts + 1 }));
-    await hooks.beforeSend?.(images);
-    const job = await client.deploy(classifierId, requestEntries(images));
-    await hooks.afterSend?.(job, images);
+    const job = await client.deploy(classifierId, requestEntries(images), {
+      journal: {
+        beforeSend: async (knownMax) => hooks.beforeSend?.(images, knownMax),
+        afterSend: async (sent) => hooks.afterSend?.(sent, images),
+      },
+    });
     return { job, images, sentAt: Date.now() };
   });
 }

@@ -37,7 +37,7 @@ export interface SimJob {
 export interface JobBoardOptions {
   /** Units processed at once, across all jobs. */
   workers: number;
-  /** Least time one unit takes. */
+  /** Time a worker takes per unit (the work itself may take longer). */
   imageMs: number;
   /** Jobs older than this are gone: every route answers 404. */
   expireAfterMs: number;
@@ -49,7 +49,8 @@ export class JobBoard {
   private readonly jobs = new Map<number, SimJob>();
   private readonly queue: Array<{ job: SimJob; unit: Unit }> = [];
   private queueHead = 0;
-  private running = 0;
+  /** Workers with no unit, by number. */
+  private readonly idle: number[];
   private lastId = 0;
   private readonly stopped = new AbortController();
   /** Counters for tests and benchmarks. */
@@ -58,6 +59,7 @@ export class JobBoard {
   constructor(private readonly options: JobBoardOptions) {
     // Every unit in progress waits on this signal: as many listeners as workers.
     setMaxListeners(0, this.stopped.signal);
+    this.idle = Array.from({ length: options.workers }, (_, worker) => worker);
   }
 
   create(owner: string, classifierId: number, images: Array<{ url: string; points: PointSpec[] }>, now = Date.now()): SimJob {
@@ -116,25 +118,33 @@ export class JobBoard {
     }
   }
 
-  private pump(): void {
-    while (!this.stopped.signal.aborted && this.running < this.options.workers && this.queueHead < this.queue.length) {
+  /**
+   * Gives queued units to idle workers. A worker that has just finished goes on from the moment it
+   * was due to finish (at most one unit's time behind now): a worker takes `imageMs` an image
+   * however late its timer fires, so the server's capacity is workers / imageMs.
+   */
+  private pump(finished?: { worker: number; at: number }): void {
+    if (finished) this.idle.push(finished.worker);
+    while (!this.stopped.signal.aborted && this.idle.length > 0 && this.queueHead < this.queue.length) {
       const next = this.queue[this.queueHead++]!;
       if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
         this.queue.splice(0, this.queueHead);
         this.queueHead = 0;
       }
       if (!this.jobs.has(next.job.id)) continue; // expired while waiting
-      this.running++;
-      void this.work(next.job, next.unit);
+      const worker = this.idle.pop()!;
+      const now = performance.now();
+      const startAt = finished?.worker === worker ? Math.max(finished.at, now - this.options.imageMs) : now;
+      void this.work(next.job, next.unit, worker, startAt + this.options.imageMs);
     }
   }
 
-  private async work(job: SimJob, unit: Unit): Promise<void> {
+  private async work(job: SimJob, unit: Unit, worker: number, finishAt: number): Promise<void> {
     unit.state = 'in-progress';
     job.started++;
     let outcome: UnitOutcome;
     try {
-      [outcome] = await Promise.all([this.options.process(unit, job), sleep(this.options.imageMs, this.stopped.signal)]);
+      [outcome] = await Promise.all([this.options.process(unit, job), sleep(finishAt - performance.now(), this.stopped.signal)]);
     } catch (error) {
       if (this.stopped.signal.aborted) return;
       outcome = { ok: false, error: `Unexpected error: ${(error as Error).message}` };
@@ -145,7 +155,6 @@ export class JobBoard {
     else job.failures++;
     this.counts.unitsDone++;
     if (job.successes + job.failures === job.units.length) job.finishedAt = Date.now();
-    this.running--;
-    this.pump();
+    this.pump({ worker, at: finishAt });
   }
 }

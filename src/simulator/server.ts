@@ -43,6 +43,10 @@ export interface FaultOptions {
   slowMs?: number;
   /** Share of finished jobs whose first result request answers 409 right after the 303. */
   conflictAfterSeeOther?: number;
+  /** Bursts of 5xx: the API requests numbered `from` to `from + count - 1` (from 1) all answer 503. */
+  outages?: Array<{ from: number; count: number }>;
+  /** Every deploy is answered this long after its job was created (the window a crash can fall in). */
+  deployAnswerDelayMs?: number;
 }
 
 export interface SimulatorOptions {
@@ -359,9 +363,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       stats.injectedSlow++;
       await sleep(faults.slowMs ?? 2000);
     }
-    if (api && faultDraw.chance(faults.serverErrors ?? 0)) {
+    const inOutage = api && (faults.outages ?? []).some(({ from, count }) => stats.requests >= from && stats.requests < from + count);
+    if (inOutage || (api && faultDraw.chance(faults.serverErrors ?? 0))) {
       stats.injectedServerErrors++;
-      const [status, page] = GATEWAY_PAGES[faultDraw.int(0, GATEWAY_PAGES.length - 1)]!;
+      const [status, page] = inOutage ? GATEWAY_PAGES.find(([code]) => code === 503)! : GATEWAY_PAGES[faultDraw.int(0, GATEWAY_PAGES.length - 1)]!;
       res.writeHead(status, { 'content-type': 'text/html' }).end(page);
       return;
     }
@@ -373,6 +378,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return;
     }
     const reply = route(req, path, text, Date.now());
+    if (faults.deployAnswerDelayMs && req.method === 'POST' && reply.status === 202) await sleep(faults.deployAnswerDelayMs);
     if (dropAfterWork) {
       stats.injectedDrops++;
       req.socket.destroy();

@@ -1,0 +1,46 @@
+/**
+ * The client's own cost: images/s through listing, probing (dimensions and EXIF from the first bytes
+ * of each photo), 30 stratified points, deploy/poll/result, rows and the CSV, with a simulator that
+ * answers at once (no work time, fake images, limits lifted) in another process. Also the same run
+ * with `--image-size` (no probing), to show what probing costs. Target: ≥ 2,000 images/s.
+ *   node dist/bench/overhead.js [images]
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { paintSurvey } from '../src/demo/syntheticSurvey.js';
+import { machine, measuredRun, simulatorProcess } from './lib.js';
+
+const images = Number(process.argv[2] ?? 5000);
+const size = { width: 1600, height: 1200 };
+const lifted = ['--burst', '100000000/1m', '--sustained', '100000000/1h'];
+const dir = await mkdtemp(join(tmpdir(), 'reefstream-bench-'));
+const results = [];
+try {
+  process.stderr.write(`painting ${images} photos of ${size.width}×${size.height} with EXIF…\n`);
+  await paintSurvey(join(dir, 'photos'), images, { ...size, tow: true });
+  const sim = await simulatorProcess(['--fake-images', `${size.width}x${size.height}`, '--workers', '64', '--job-slots', '10', ...lifted]);
+  try {
+    for (const [variant, extra] of [
+      ['probed (dimensions and EXIF read from each photo)', []],
+      ['--image-size (nothing read)', ['--image-size', `${size.width}x${size.height}`, '--no-metadata']],
+    ] as const) {
+      const out = join(dir, 'results.csv');
+      const run = await measuredRun(
+        ['run', '--api', sim.url, '--user', 'surveyor', '--classifier', '1', '--source', join(dir, 'photos'), '--points', 'stratified:5x6x1', '--out', out, ...extra, ...lifted],
+        { CORALNET_TOKEN: sim.token },
+      );
+      if (run.code !== 0) throw new Error(`run failed: ${run.stderr}`);
+      const summary = JSON.parse(await readFile(join(dir, 'results.run.json'), 'utf8')) as { annotated: number; seconds: number; points: number };
+      if (summary.annotated !== images) throw new Error(`${summary.annotated} of ${images} annotated`);
+      results.push({ variant, images, points: summary.points, seconds: summary.seconds, imagesPerSecond: Math.round(images / summary.seconds), peakRssMb: run.peakRssMb });
+      process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
+      await rm(out);
+    }
+  } finally {
+    await sim.stop();
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+process.stdout.write(`${JSON.stringify({ date: new Date().toISOString().slice(0, 10), machine: machine(), results }, null, 2)}\n`);
