@@ -5,29 +5,16 @@
  * window: 900 requests need at least 14 full windows after the first 60 (8.4 s).
  *   npm run bench
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { cpus } from 'node:os';
 import { CoralNetClient } from '../src/coralnet/client.js';
 import { parseRate } from '../src/util/duration.js';
+import { machine, simulatorProcess } from './lib.js';
 
 const burst = parseRate('60/0.6s');
 const sustained = parseRate('1000/36s');
 const total = 900;
 const concurrency = 8;
 
-const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const sim = spawn(process.execPath, [cli, 'simulate', '--port', '0', '--burst', '60/0.6s', '--sustained', '1000/36s'], { stdio: ['ignore', 'pipe', 'inherit'] });
-let banner = '';
-sim.stdout.setEncoding('utf8');
-await new Promise<void>((resolve) =>
-  sim.stdout.on('data', (chunk: string) => {
-    banner += chunk;
-    if (banner.includes('Stop with Ctrl+C.')) resolve();
-  }),
-);
-const url = /at (http:\S+)/.exec(banner)![1]!;
-const token = /token:\s+([0-9a-f]{40})/.exec(banner)![1]!;
+const { url, token, stop } = await simulatorProcess(['--burst', '60/0.6s', '--sustained', '1000/36s']);
 
 let throttled = 0;
 const client = await CoralNetClient.connect({
@@ -50,12 +37,10 @@ await Promise.all(
 const seconds = (Date.now() - started) / 1000;
 const boundSeconds = (Math.ceil(total / burst.limit) - 1) * (burst.periodMs / 1000);
 await client.close();
-const stopped = new Promise<void>((resolve) => sim.on('exit', () => resolve()));
-sim.kill('SIGTERM');
-await stopped;
+await stop();
 const figures = {
   date: new Date().toISOString().slice(0, 10),
-  machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+  machine: machine(),
   requests: total,
   seconds: Number(seconds.toFixed(2)),
   serverBoundSeconds: boundSeconds,

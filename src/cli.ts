@@ -76,6 +76,7 @@ Commands:
       --token HEX             the token of user "surveyor" (40 hex; random by default)
       --image-ms MS           least time per image (default 0)
       --workers N             images worked on at once (default 4)
+      --job-workers N         instead: N workers for each job, so that jobs do not slow each other
       --job-slots N           active jobs per user (default 5)
       --burst N/PERIOD        request window (default 60/60s)
       --sustained N/PERIOD    request window (default 1000/1h)
@@ -119,6 +120,7 @@ const simulateSchema = z.object({
   token: z.string().regex(/^[0-9a-f]{40}$/, 'must be 40 lowercase hex characters').optional(),
   'image-ms': z.coerce.number().min(0).default(0),
   workers: count.default(4),
+  'job-workers': count.optional(),
   'job-slots': count.default(5),
   burst: rate.optional(),
   sustained: rate.optional(),
@@ -223,6 +225,7 @@ async function simulate(args: string[]): Promise<void> {
     token: o.token,
     imageMs: o['image-ms'],
     workers: o.workers,
+    jobWorkers: o['job-workers'],
     jobSlots: o['job-slots'],
     burst: o.burst,
     sustained: o.sustained,

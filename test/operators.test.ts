@@ -107,7 +107,12 @@ test('poll planning: as often as the budget allows for all active jobs, else whe
   assert.equal(planner.nextPollMs({ successes: 55, failures: 5, total: 100 }, { done: 10, at: 0 }, 300_000), 60_000);
   // Nothing new since the last poll (the job waits in the server's queue): the budget's pace.
   assert.equal(planner.nextPollMs({ successes: 10, failures: 0, total: 100 }, { done: 10, at: 0 }, 300_000), 22_500);
-  assert.equal(planner.nextPollMs({ successes: 99, failures: 0, total: 100 }, { done: 90, at: 0 }, 30_000), 22_500);
+  // One left, about 3.3 s away: polled just after, but not sooner than a quarter of the budget's pace.
+  assert.equal(planner.nextPollMs({ successes: 99, failures: 0, total: 100 }, { done: 90, at: 0 }, 30_000), 5_625);
+  // 10 more in 60 s, 10 left: a quarter (15 s) is below the budget; poll just after the end instead.
+  assert.equal(planner.nextPollMs({ successes: 90, failures: 0, total: 100 }, { done: 80, at: 0 }, 60_000), 60_010);
+  // The first poll that saw the job under way gives a sooner end than the last interval: that one.
+  assert.equal(planner.nextPollMs({ successes: 90, failures: 0, total: 100 }, { done: 80, at: 0 }, 60_000, { done: 10, at: -300_000 }), 45_010);
   // The previous poll saw nothing done: the job started at some moment since, so no rate yet.
   assert.equal(planner.nextPollMs({ successes: 5, failures: 0, total: 100 }, { done: 0, at: 0 }, 300_000), 22_500);
 });

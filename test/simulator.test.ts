@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
+import { JobBoard } from '../src/simulator/jobs.js';
 import { serveFolder, type ServedFolder } from '../src/sources/folderServer.js';
 import { blockCentres, paintedLabel, paintImage, type PaintedImage } from '../src/demo/syntheticSurvey.js';
 import { api, firstError, sleep, tempFolder } from './helpers.js';
@@ -403,4 +404,23 @@ describe('simulator: fake images', () => {
     assert.deepEqual(data[0]!.attributes.points!.map((p) => p.classifications[0]!.label_code), expected);
     assert.equal(data[1]!.attributes.errors![0], `spacer.exceptions.RowColumnInvalidError: ${url}: Row value 300 falls outside this image's valid range of 0-299.`);
   });
+});
+
+test('workers: a shared pool takes units across jobs in request order; with workers per job, jobs go side by side', async () => {
+  const units = (n: number) => Array.from({ length: n }, (_, i) => ({ url: `https://example.org/${i}.jpg`, points: [{ row: 0, column: 0 }] }));
+  const boards = [
+    new JobBoard({ workers: 2, imageMs: 20, expireAfterMs: 60_000, process: () => Promise.resolve({ ok: true as const, pixels: [[0, 0, 0] as const] }) }),
+    new JobBoard({ workers: 2, jobWorkers: 1, imageMs: 20, expireAfterMs: 60_000, process: () => Promise.resolve({ ok: true as const, pixels: [[0, 0, 0] as const] }) }),
+  ];
+  const started = boards.map((board) => {
+    const jobs = [board.create('u', 1, units(3)), board.create('u', 1, units(3)), board.create('u', 1, units(3))];
+    return jobs.map((job) => job.started);
+  });
+  // Two shared workers both take the first job's units; one worker per job starts each job at once.
+  assert.deepEqual(started, [[2, 0, 0], [1, 1, 1]]);
+  for (const board of boards) {
+    for (let waited = 0; board.counts.unitsDone < 9 && waited < 5000; waited += 10) await sleep(10);
+    assert.equal(board.counts.unitsDone, 9);
+    board.close();
+  }
 });

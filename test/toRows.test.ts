@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { resultBodySchema, toImageResults } from '../src/coralnet/schemas.js';
 import type { AnnotatedImage } from '../src/model.js';
+import { writeToString } from 'fast-csv';
+import { csvLine } from '../src/sinks/csv.js';
 import { confidencePercent, csvHeader, rowsOf } from '../src/operators/toRows.js';
 
 test("confidence is Python's round(score * 100): halves to even, of the floating-point product", () => {
@@ -61,4 +63,14 @@ test('fewer than five classifications leave empty cells', () => {
     classified: [{ row: 1, column: 2, classifications: [{ label_id: 1, label_code: 'A', label_name: 'a', score: 0.6 }, { label_id: 2, label_code: 'B', label_name: 'b', score: 0.4 }] }],
   };
   assert.deepEqual(rowsOf(image), [['a.jpg', '1', '2', 'A', 'robot', 'A', '60', 'B', '40', '', '', '', '', '', '']]);
+});
+
+test('CSV lines are quoted exactly as fast-csv quotes them', async () => {
+  const rows = [
+    ['plain', 'with,comma', 'with "quote"', 'line\nbreak', 'carriage\rreturn', '', ' spaced ', 'ünïcode', '"'],
+    ['IMG 0001.JPG', '2024-03-05', '-17.5', 'CCA', 'robot'],
+  ];
+  const ours = rows.map(csvLine).join('');
+  assert.equal(ours, await writeToString(rows, { headers: false, includeEndRowDelimiter: true }));
+  assert.equal(csvLine(['a,b', 'c']), '"a,b",c\n');
 });

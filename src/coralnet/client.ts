@@ -241,6 +241,19 @@ export class CoralNetClient {
     }
   }
 
+  /**
+   * Resolves once the deploys already under way have their answers (and any deploy a just-freed
+   * slot woke has gone out), or after `atMostMs` (a deploy may wait long for the server's job
+   * limit): a survey reads a finished job's result after sending the next job, so the server
+   * starts on that one first.
+   */
+  async deploysSent(atMostMs = 2000): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#deployTurn, new Promise((resolve) => (timer = setTimeout(resolve, atMostMs)))]);
+    clearTimeout(timer);
+  }
+
   /** The highest job id seen on the server for this user (ids increase), when the username is known. */
   highestKnownJobId(): string | undefined {
     let highest: number | undefined;

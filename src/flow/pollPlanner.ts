@@ -28,15 +28,29 @@ export class PollPlanner {
 
   /**
    * The wait before the next status request of a job. The images finished between two polls that
-   * both saw the job under way tell how long the rest will take; polling a quarter of that later
-   * stretches polls on slow jobs without overshooting much when a queued job speeds up.
+   * both saw the job under way tell how long the rest will take (from the previous poll, or from
+   * `firstUnderway`, the first poll that saw images done, whichever says sooner); polling a quarter of that later
+   * stretches polls on slow jobs without overshooting much when a queued job speeds up, and once
+   * a quarter is shorter than the budget allows, the next poll is timed for just after the end.
    */
-  nextPollMs(progress: { successes: number; failures: number; total: number }, previous: { done: number; at: number }, now = Date.now()): number {
+  nextPollMs(
+    progress: { successes: number; failures: number; total: number },
+    previous: { done: number; at: number },
+    now = Date.now(),
+    firstUnderway: { done: number; at: number } = previous,
+  ): number {
     const budget = this.budgetIntervalMs();
     const done = progress.successes + progress.failures;
     // A job seen with nothing done may have started at any moment since: no rate to go by yet.
     if (previous.done === 0 || done <= previous.done || now <= previous.at) return budget;
-    const remainingMs = ((now - previous.at) / (done - previous.done)) * (progress.total - done);
-    return Math.min(this.maxMs, Math.max(budget, remainingMs / 4));
+    const left = progress.total - done;
+    const fromPrevious = ((now - previous.at) / (done - previous.done)) * left;
+    const fromFirst = firstUnderway.done > 0 && done > firstUnderway.done && now > firstUnderway.at ? ((now - firstUnderway.at) / (done - firstUnderway.done)) * left : fromPrevious;
+    const remainingMs = Math.min(fromPrevious, fromFirst);
+    // Far from the end: a quarter of the rest. Near it: just after the estimated end, so that a
+    // finished job's slot is not left idle for up to a whole interval; such a poll may come sooner
+    // than the budget's pace, by 4× at most (the rate gate keeps the windows whatever happens).
+    if (remainingMs / 4 <= budget) return Math.max(budget / 4, remainingMs + 10);
+    return Math.min(this.maxMs, remainingMs / 4);
   }
 }

@@ -63,7 +63,7 @@ export interface SurveyOptions {
   /** The client's request windows and job slots; CoralNet's by default. */
   windows?: readonly RateWindow[];
   jobSlots?: number;
-  /** Images in flight at most. Default 100 × (job slots + 1). */
+  /** Images in flight at most. Default 100 × (2 × job slots + 1): the jobs running, as many ready to go, one being written. */
   window?: number;
   /** A partial chunk is sent after this long without a new image. Default 2 s. */
   chunkFlushMs?: number;
@@ -235,7 +235,7 @@ async function annotateSurvey(
   const owned = new Set(recovered.flatMap(({ owns }) => [...owns]));
   if (previous) options.log?.(`resuming the run of ${journalFile}: ${written} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
 
-  const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (client.gate.jobs.limit + 1), owned.size + MAX_IMAGES_PER_JOB);
+  const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (2 * client.gate.jobs.limit + 1), owned.size + MAX_IMAGES_PER_JOB);
   const credits = new Credits(window);
   for (let i = 0; i < owned.size; i++) await credits.take();
   const progress: Progress = { done: 0, failed: 0, inFlight: 0, activeJobs: 0, points: 0, startedAt: started };

@@ -11,7 +11,7 @@ export interface AnnotateOptions {
   classifierId: number | string;
   /** Times an image is sent at most (transient failures). Default 3. */
   maxAttempts?: number;
-  /** Jobs at once; the user's job limit as the client knows it by default. */
+  /** Jobs at once; the user's job limit as the client knows it by default (the client never exceeds it). */
   jobSlots?: number;
   planner?: PollPlanner;
   /** Where each deploy is recorded before and after it is sent (the run's journal). */
@@ -20,7 +20,9 @@ export interface AnnotateOptions {
 
 /**
  * One chunk, one job: `deploy`, `pollUntilDone` and `retryErrors` for each chunk inside one inner
- * observable, as many at once as the server's job slots. Failed images pass through.
+ * observable, twice as many at once as the server's job slots: the second half wait at the client
+ * for slots, each sent the moment a job is seen finished (while that job's result is read), even
+ * when several jobs finish together. Failed images pass through.
  * @example chunks$.pipe(annotate(client, { classifierId: 1234 }))
  */
 export function annotate(client: CoralNetClient, options: AnnotateOptions): OperatorFunction<OrFailed<PlannedImage[]>, ImageOutcome> {
@@ -36,7 +38,7 @@ export function annotate(client: CoralNetClient, options: AnnotateOptions): Oper
                 pollUntilDone(client, planner),
                 retryErrors(client, { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks: options.hooks }),
               ),
-        options.jobSlots ?? client.gate.jobs.limit,
+        2 * (options.jobSlots ?? client.gate.jobs.limit),
       ),
     );
 }

@@ -13,18 +13,21 @@ export interface FinishedJob extends SubmittedJob {
 
 async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitted: SubmittedJob): Promise<FinishedJob> {
   let previous = { done: 0, at: submitted.sentAt };
+  let firstUnderway: { done: number; at: number } | undefined;
   try {
     for (;;) {
       const status = await client.status(submitted.job);
       if (status.finished) {
+        await client.deploysSent(); // the job that takes this one's slot goes first
         const result = await client.result(submitted.job);
         if (result.ready) return { ...submitted, results: result.images };
         await sleep(planner.budgetIntervalMs()); // a 409 right after the 303: not ready after all
         continue;
       }
       const now = Date.now();
-      const wait = planner.nextPollMs(status, previous, now);
+      const wait = planner.nextPollMs(status, previous, now, firstUnderway);
       previous = { done: status.successes + status.failures, at: now };
+      if (firstUnderway === undefined && previous.done > 0) firstUnderway = previous;
       await sleep(wait);
     }
   } catch (error) {

@@ -49,18 +49,14 @@ export function rowsOf(image: AnnotatedImage, options: RowOptions = {}): string[
   const metadata = options.metadata
     ? [exifDate(image.dateTimeOriginal), ...AUX.map((a) => image.aux?.[a] ?? ''), image.latitude?.toString() ?? '', image.longitude?.toString() ?? '']
     : [];
-  return image.classified.map((point) => [
-    image.name,
-    ...metadata,
-    String(point.row),
-    String(point.column),
-    point.classifications[0]!.label_code,
-    'robot',
-    ...Array.from({ length: suggestions }, (_, i) => {
+  return image.classified.map((point) => {
+    const row = [image.name, ...metadata, String(point.row), String(point.column), point.classifications[0]!.label_code, 'robot'];
+    for (let i = 0; i < suggestions; i++) {
       const c = point.classifications[i];
-      return c ? [c.label_code, String(confidencePercent(c.score))] : ['', ''];
-    }).flat(),
-  ]);
+      row.push(c ? c.label_code : '', c ? String(confidencePercent(c.score)) : '');
+    }
+    return row;
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Deploy jobs on the simulated server: each image is a unit that goes pending → in progress →
- * success or failure; a pool of workers takes units in the order they were requested, across jobs.
+ * success or failure. A pool of workers takes units in the order they were requested, across jobs;
+ * or each job has workers of its own.
  */
 import { setMaxListeners } from 'node:events';
 import { sleep } from '../util/duration.js';
@@ -34,9 +35,25 @@ export interface SimJob {
   conflictArmed: boolean;
 }
 
+/** Units waiting for workers, and the workers free to take them. */
+interface Lane {
+  queue: Array<{ job: SimJob; unit: Unit }>;
+  head: number;
+  /** Workers with no unit, by number. */
+  idle: number[];
+}
+
+const newLane = (workers: number): Lane => ({ queue: [], head: 0, idle: Array.from({ length: workers }, (_, worker) => worker) });
+
 export interface JobBoardOptions {
   /** Units processed at once, across all jobs. */
   workers: number;
+  /**
+   * Each job has this many workers of its own instead (`workers` is then unused): one user's jobs
+   * do not slow each other down, as on a server shared by many users. A job of 100 images then
+   * takes 100 × imageMs / jobWorkers, however many jobs there are.
+   */
+  jobWorkers?: number;
   /** Time a worker takes per unit (the work itself may take longer). */
   imageMs: number;
   /** Jobs older than this are gone: every route answers 404. */
@@ -47,10 +64,8 @@ export interface JobBoardOptions {
 
 export class JobBoard {
   private readonly jobs = new Map<number, SimJob>();
-  private readonly queue: Array<{ job: SimJob; unit: Unit }> = [];
-  private queueHead = 0;
-  /** Workers with no unit, by number. */
-  private readonly idle: number[];
+  /** The one lane of a shared pool of workers; undefined when each job has its own. */
+  private readonly shared?: Lane;
   private lastId = 0;
   private readonly stopped = new AbortController();
   /** Counters for tests and benchmarks. */
@@ -59,7 +74,7 @@ export class JobBoard {
   constructor(private readonly options: JobBoardOptions) {
     // Every unit in progress waits on this signal: as many listeners as workers.
     setMaxListeners(0, this.stopped.signal);
-    this.idle = Array.from({ length: options.workers }, (_, worker) => worker);
+    if (options.jobWorkers === undefined) this.shared = newLane(options.workers);
   }
 
   create(owner: string, classifierId: number, images: Array<{ url: string; points: PointSpec[] }>, now = Date.now()): SimJob {
@@ -79,8 +94,9 @@ export class JobBoard {
     this.jobs.set(job.id, job);
     this.counts.jobs++;
     this.counts.units += job.units.length;
-    for (const unit of job.units) this.queue.push({ job, unit });
-    this.pump();
+    const lane = this.shared ?? newLane(this.options.jobWorkers!);
+    for (const unit of job.units) lane.queue.push({ job, unit });
+    this.pump(lane);
     return job;
   }
 
@@ -123,23 +139,23 @@ export class JobBoard {
    * was due to finish (at most one unit's time behind now): a worker takes `imageMs` an image
    * however late its timer fires, so the server's capacity is workers / imageMs.
    */
-  private pump(finished?: { worker: number; at: number }): void {
-    if (finished) this.idle.push(finished.worker);
-    while (!this.stopped.signal.aborted && this.idle.length > 0 && this.queueHead < this.queue.length) {
-      const next = this.queue[this.queueHead++]!;
-      if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-        this.queue.splice(0, this.queueHead);
-        this.queueHead = 0;
+  private pump(lane: Lane, finished?: { worker: number; at: number }): void {
+    if (finished) lane.idle.push(finished.worker);
+    while (!this.stopped.signal.aborted && lane.idle.length > 0 && lane.head < lane.queue.length) {
+      const next = lane.queue[lane.head++]!;
+      if (lane.head > 4096 && lane.head * 2 > lane.queue.length) {
+        lane.queue.splice(0, lane.head);
+        lane.head = 0;
       }
       if (!this.jobs.has(next.job.id)) continue; // expired while waiting
-      const worker = this.idle.pop()!;
+      const worker = lane.idle.pop()!;
       const now = performance.now();
       const startAt = finished?.worker === worker ? Math.max(finished.at, now - this.options.imageMs) : now;
-      void this.work(next.job, next.unit, worker, startAt + this.options.imageMs);
+      void this.work(lane, next.job, next.unit, worker, startAt + this.options.imageMs);
     }
   }
 
-  private async work(job: SimJob, unit: Unit, worker: number, finishAt: number): Promise<void> {
+  private async work(lane: Lane, job: SimJob, unit: Unit, worker: number, finishAt: number): Promise<void> {
     unit.state = 'in-progress';
     job.started++;
     let outcome: UnitOutcome;
@@ -155,6 +171,6 @@ export class JobBoard {
     else job.failures++;
     this.counts.unitsDone++;
     if (job.successes + job.failures === job.units.length) job.finishedAt = Date.now();
-    this.pump({ worker, at: finishAt });
+    this.pump(lane, { worker, at: finishAt });
   }
 }

@@ -13,6 +13,7 @@ import { seededRandom } from '../util/random.js';
 import { checkFakeImage, checkImage, MAX_IMAGE_PIXELS } from './imageCheck.js';
 import { JobBoard, type SimJob } from './jobs.js';
 import { classifyPixel, DEFAULT_LABELSET, hexToRgb, type Label } from './labelset.js';
+import type { Classification } from '../coralnet/schemas.js';
 import { RequestWindows } from './throttle.js';
 import { parseJsonKeepingFloats, validateDeployBody } from './validation.js';
 
@@ -65,6 +66,12 @@ export interface SimulatorOptions {
   imageMs?: number;
   /** Images worked on at once, over all jobs. Default 4. */
   workers?: number;
+  /**
+   * Each job gets this many workers of its own instead of sharing `workers`: one user's jobs do
+   * not slow each other down, as on a server busy with many users (a job takes
+   * images × imageMs / jobWorkers however many jobs there are).
+   */
+  jobWorkers?: number;
   /** Per-user windows. Default 60 per minute and 1000 per hour, as the real server. */
   burst?: RateWindow;
   sustained?: RateWindow;
@@ -195,6 +202,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const checkOptions = { downloadTimeoutMs: options.downloadTimeoutMs ?? 20_000, maxImagePixels: options.maxImagePixels ?? MAX_IMAGE_PIXELS };
   const board = new JobBoard({
     workers: options.workers ?? 4,
+    jobWorkers: options.jobWorkers,
     imageMs: options.imageMs ?? 0,
     expireAfterMs: options.expireAfterMs ?? 30 * 86_400_000,
     process: async (unit, job) => {
@@ -229,6 +237,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     ],
   });
 
+  // A result of 100 images × 30 points classifies 3000 pixels: each colour once (fake images have
+  // five), so that answering a result does not hold up the other requests.
+  const classified = new Map<number, Classification[]>();
+  const classificationsOf = (rgb: readonly [number, number, number]): Classification[] => {
+    const key = (rgb[0] << 16) | (rgb[1] << 8) | rgb[2];
+    let found = classified.get(key);
+    if (found === undefined) {
+      if (classified.size >= 65_536) classified.clear();
+      found = classifyPixel(rgb, labelset);
+      classified.set(key, found);
+    }
+    return found;
+  };
+
   const resultBody = (job: SimJob): unknown => ({
     data: job.units.map((unit) => ({
       type: 'image',
@@ -239,7 +261,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
             points: unit.points.map((point, i) => ({
               row: point.row,
               column: point.column,
-              classifications: classifyPixel((unit.outcome as { pixels: Array<readonly [number, number, number]> }).pixels[i]!, labelset),
+              classifications: classificationsOf((unit.outcome as { pixels: Array<readonly [number, number, number]> }).pixels[i]!),
             })),
           }
         : { url: unit.url, errors: [unit.outcome?.error ?? 'Unknown error'] },
