@@ -2,7 +2,8 @@
  * A whole survey run: images from a source, points placed, jobs sent to CoralNet within its
  * limits, and every image written to the CSV and NDJSON outputs or to the errors file.
  */
-import { stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { concatMap, filter, from, lastValueFrom, map, merge, mergeMap, of, type OperatorFunction } from 'rxjs';
 import { CoralNetClient, CORALNET_API, type ClientEvent } from '../coralnet/client.js';
 import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
@@ -221,6 +222,8 @@ async function annotateSurvey(
     ndjson: options.ndjson ?? null,
   };
   const journalFile = journalPath(options.out);
+  // Output folders are made as needed, like any tool that writes to a path it is given.
+  for (const path of [options.out, options.ndjson, errorsPath]) if (path !== undefined) await mkdir(dirname(path), { recursive: true });
   const previous = await readJournal(journalFile);
   if (previous?.settings && JSON.stringify(previous.settings) !== JSON.stringify(settings)) {
     throw new Error(`${journalFile} belongs to an interrupted run with other settings (${JSON.stringify(previous.settings)}): run that command again to finish it, or move the journal away to start over.`);
@@ -341,19 +344,27 @@ async function annotateSurvey(
     ),
   );
 
+  const closeAll = async (): Promise<void> => {
+    stopProgress();
+    await csv.close();
+    await ndjson?.close();
+    await errors.close();
+    await journal.close();
+  };
   try {
     await lastValueFrom(
       merge(fromJournal, fromSource).pipe(inSourceOrder(written), toRows({ metadata }), concatMap(write)),
       { defaultValue: undefined },
     );
     await saveCheckpoint();
-  } finally {
-    stopProgress();
-    await csv.close();
-    await ndjson?.close();
-    await errors.close();
-    await journal.close();
+  } catch (error) {
+    await closeAll();
+    // A run stopped before any job was made or any image written (a wrong classifier id, say) has
+    // nothing to resume: its journal would only refuse the corrected command.
+    if (previous === undefined && jobsSent === 0 && next === 0) await unlink(journalFile).catch(() => undefined);
+    throw error;
   }
+  await closeAll();
   // Finished: the journal has nothing left to resume.
   await unlink(journalFile);
   const total = tally();
