@@ -17,6 +17,8 @@ import { writeOverlays } from './report/overlayFolder.js';
 import { parseArea, parsePointMethod } from './images/points.js';
 import { startSimulator, type SimulatorOptions } from './simulator/server.js';
 import { parseDuration, parseRate } from './util/duration.js';
+import { dropbox } from './sources/dropbox.js';
+import type { ImageRef } from './model.js';
 
 // A run keeps a small live set (the images in flight) and makes much short-lived garbage (result
 // bodies, rows). By default V8 lets the heap grow to about four times the live set before a full
@@ -29,13 +31,17 @@ class UsageError extends Error {}
 const HELP = `reefstream — machine annotations for reef photo surveys from a CoralNet classifier
 
 Commands:
-  reefstream run --classifier ID --source DIR|FILE --points METHOD --out results.csv [options]
+  reefstream run --classifier ID --source DIR|FILE|dropbox:PATH --points METHOD --out results.csv [options]
       Annotates a survey with a CoralNet classifier, as fast as CoralNet's limits allow.
       Credentials: CORALNET_TOKEN (or --token T), or --user U with CORALNET_PASSWORD.
       --api URL               the API base (default https://coralnet.ucsd.edu/api/)
       --user U                your CoralNet username (lets reefstream learn your job limit)
       --source DIR|FILE       a folder of images, or a URL list (one URL a line, or CSV with url,
                               optional name and Aux1..Aux5 columns)
+      --source dropbox:PATH   a Dropbox folder and its subfolders (DROPBOX_TOKEN, or DROPBOX_REFRESH_TOKEN
+                              and DROPBOX_APP_KEY); each photo gets a public shared link, made direct
+      --dropbox-links temporary   4-hour links instead of shared ones (the job must start soon)
+      --dropbox-api URL       the Dropbox API base (default https://api.dropboxapi.com/)
       --points METHOD         random:30, stratified:5x6x1 (rows x columns x per cell), grid:10x10
       --points-csv FILE       instead of --points: Name,Row,Column of every point
       --area A                minX,maxX,minY,maxY in percent (15,85,15,85), or px:... (default whole image)
@@ -159,6 +165,8 @@ const runSchema = z.object({
   burst: rate.optional(),
   sustained: rate.optional(),
   'job-slots': count.optional(),
+  'dropbox-links': z.enum(['shared', 'temporary']).default('shared'),
+  'dropbox-api': z.string().url('is not a URL').optional(),
   cover: z.string().optional(),
   'cover-by': grouping.default('image'),
   window: duration.optional(),
@@ -303,6 +311,15 @@ async function demo(args: string[]): Promise<void> {
   if (summary.matching !== summary.rows || summary.failed > 0) process.exitCode = 1;
 }
 
+/** `--source dropbox:/Surveys/site1`, with the credentials from the environment. */
+function dropboxSource(path: string, links: 'shared' | 'temporary', apiUrl: string | undefined): AsyncIterable<ImageRef> {
+  const env = process.env;
+  if (env.DROPBOX_TOKEN === undefined && (env.DROPBOX_REFRESH_TOKEN === undefined || env.DROPBOX_APP_KEY === undefined)) {
+    throw new UsageError('reefstream run: --source dropbox:… needs DROPBOX_TOKEN, or DROPBOX_REFRESH_TOKEN with DROPBOX_APP_KEY (and DROPBOX_APP_SECRET if the app has one).');
+  }
+  return dropbox({ token: env.DROPBOX_TOKEN, refreshToken: env.DROPBOX_REFRESH_TOKEN, appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, path, links, apiUrl });
+}
+
 async function run(args: string[]): Promise<void> {
   const o = parse('run', args, runSchema);
   const token = o.token ?? process.env.CORALNET_TOKEN;
@@ -321,7 +338,8 @@ async function run(args: string[]): Promise<void> {
     username: o.user,
     password,
     classifierId: o.classifier,
-    source: o.source,
+    source: o.source.startsWith('dropbox:') ? dropboxSource(o.source.slice('dropbox:'.length), o['dropbox-links'], o['dropbox-api']) : o.source,
+    sourceName: o.source,
     points: o.points,
     pointsCsv: o['points-csv'],
     area: o.area,

@@ -42,6 +42,8 @@ export type { AnnotationArea, PointMethod } from './images/points.js';
 export { probeImage } from './images/probe.js';
 export { walkFolder } from './sources/localFolder.js';
 export { readUrlList } from './sources/urlList.js';
+export { dropbox, directLink, DropboxError } from './sources/dropbox.js';
+export type { DropboxOptions } from './sources/dropbox.js';
 export { Credits, pull } from './flow/credits.js';
 export { PollPlanner } from './flow/pollPlanner.js';
 export { runSurvey } from './flow/runSurvey.js';

@@ -92,7 +92,7 @@ async function assertAccountedFor(s: Survey, summary: SurveySummary): Promise<vo
     assert.equal(error?.attempts, 2, `${name} was sent twice`);
   }
   const duplicate = errors.find((e) => e.name === s.duplicate);
-  assert.match(duplicate?.reason ?? '', /is listed again: the same URL as image 4 of the source/);
+  assert.match(duplicate?.reason ?? '', /IMG_0004\.jpg is listed again: it is annotated once, under its first line\.$/);
   assert.equal(duplicate?.attempts, 0, 'a URL listed twice is sent once');
   assert.equal(errors.length, 3);
   assert.equal(summary.images, 233);

@@ -128,7 +128,7 @@ test('dropDuplicates: a URL seen before becomes a failed image naming the first,
   assert.equal(out.length, images.length);
   assert.equal(failed.length, 715);
   assert.deepEqual(failed.map((f) => f.name), Array.from({ length: 715 }, (_, k) => `again${k * 7}`));
-  assert.equal(failed[3]!.reason, 'https://survey.example/IMG_21.JPG is listed again: the same URL as image 22 of the source, annotated there once.');
+  assert.equal(failed[3]!.reason, 'https://survey.example/IMG_21.JPG is listed again: it is annotated once, under its first line.');
   assert.equal(failed[3]!.attempts, 0);
   assert.equal(out.filter((image) => !isFailed(image)).length, 5001);
 });

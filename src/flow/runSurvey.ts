@@ -41,6 +41,8 @@ export interface SurveyOptions {
   client?: CoralNetClient;
   classifierId: number | string;
   source: ImageSource;
+  /** How the source is named in the journal's settings when it is not a path (`dropbox:/Surveys/site1`). */
+  sourceName?: string;
   /** `random:30`, `stratified:5x6x1`, `grid:10x10`; or `pointsCsv`. */
   points?: string | PointMethod;
   /** A CSV of `Name,Row,Column`: the points of each image, instead of `points`. */
@@ -212,7 +214,7 @@ async function annotateSurvey(
       : samplePoints({ method: options.points!, area: options.area, seed: options.seed });
   const metadata = options.metadata ?? true;
   const settings = {
-    source: typeof options.source === 'string' ? options.source : '(code)',
+    source: options.sourceName ?? (typeof options.source === 'string' ? options.source : '(code)'),
     classifierId: String(options.classifierId),
     points: options.points ?? null,
     pointsCsv: options.pointsCsv ?? null,
