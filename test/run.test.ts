@@ -1,30 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { paintedLabel, paintSurvey, type PaintedImage } from '../src/demo/syntheticSurvey.js';
 import { runSurvey } from '../src/flow/runSurvey.js';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { serveFolder } from '../src/sources/folderServer.js';
-import { tempFolder } from './helpers.js';
+import { reefstreamCli as reefstream, tempFolder } from './helpers.js';
 
-const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const windows = { burst: { limit: 600, periodMs: 60_000 }, sustained: { limit: 6000, periodMs: 3_600_000 } };
-
-/** Runs the CLI in its own process (not blocking this one, which serves the simulator). */
-function reefstream(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 function csvRows(text: string): Array<Record<string, string>> {
   const [header, ...lines] = text.trim().split('\n');
