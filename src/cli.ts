@@ -18,6 +18,7 @@ import { parseArea, parsePointMethod } from './images/points.js';
 import { startSimulator, type SimulatorOptions } from './simulator/server.js';
 import { parseDuration, parseRate } from './util/duration.js';
 import { dropbox } from './sources/dropbox.js';
+import { writeCoco } from './sinks/coco.js';
 import type { ImageRef } from './model.js';
 
 // A run keeps a small live set (the images in flight) and makes much short-lived garbage (result
@@ -56,6 +57,8 @@ Commands:
       --burst N/PERIOD, --sustained N/PERIOD, --job-slots N   the server's limits, if not CoralNet's
       --cover FILE            percent cover CSV from the NDJSON when the run ends (needs --ndjson);
                               --cover-by, --window and --groups as for reefstream cover
+      --coco FILE             COCO keypoints of every point when the run ends (needs --ndjson), and
+                              the scores as COCO results beside it (FILE.results.json)
 
   reefstream cover --in results.ndjson --out cover.csv [--by image|folder|Aux1..Aux5|window]
                    [--window 60s] [--groups groups.csv|groups.json] [--gps] [--sorted]
@@ -63,6 +66,10 @@ Commands:
       --groups maps label codes to groups (CSV: code,group; JSON: {"CORAL":"Live coral"}).
       --gps adds the mean position of each group; --sorted writes each time window as soon
       as a later one starts (the NDJSON must be in time order).
+
+  reefstream coco --in results.ndjson --out results.coco.json [--results FILE]
+      COCO keypoint annotations (one category per label, one point per annotation at x = column,
+      y = row, v = 2) for review in COCO Annotator, and the scores as a COCO results file.
 
   reefstream report --in results.ndjson --out report/ [--images DIR] [--errors FILE] [--samples 12]
       A self-contained HTML page: run summary, cover over time or by site, a GPS scatter, the
@@ -168,9 +175,16 @@ const runSchema = z.object({
   'dropbox-links': z.enum(['shared', 'temporary']).default('shared'),
   'dropbox-api': z.string().url('is not a URL').optional(),
   cover: z.string().optional(),
+  coco: z.string().optional(),
   'cover-by': grouping.default('image'),
   window: duration.optional(),
   groups: z.string().optional(),
+});
+
+const cocoSchema = z.object({
+  in: z.string().min(1),
+  out: z.string().min(1),
+  results: z.string().optional(),
 });
 
 const coverSchema = z.object({
@@ -328,6 +342,7 @@ async function run(args: string[]): Promise<void> {
     throw new UsageError('reefstream run: no credentials: set CORALNET_TOKEN (or --token), or --user with CORALNET_PASSWORD.');
   }
   if (o.cover !== undefined && o.ndjson === undefined) throw new UsageError('reefstream run: --cover is computed from the NDJSON output: give --ndjson FILE too.');
+  if (o.coco !== undefined && o.ndjson === undefined) throw new UsageError('reefstream run: --coco is written from the NDJSON output: give --ndjson FILE too.');
   if ((o.points === undefined) === (o['points-csv'] === undefined)) {
     throw new UsageError('reefstream run: give one of --points (random:30, stratified:5x6x1, grid:10x10) or --points-csv FILE.');
   }
@@ -360,6 +375,15 @@ async function run(args: string[]): Promise<void> {
     const rows = await writeCoverCsv({ input: summary.outputs.ndjson!, out: o.cover, by: o['cover-by'], windowMs: o.window, groups: o.groups ? await readLabelGroups(o.groups) : undefined, gps: true });
     process.stdout.write(`cover: ${rows} rows in ${o.cover}\n`);
   }
+  if (o.coco !== undefined) process.stdout.write(cocoLine(await writeCoco({ input: summary.outputs.ndjson!, out: o.coco }), o.coco));
+}
+
+const cocoLine = (coco: { images: number; annotations: number; categories: number; results: string }, out: string): string =>
+  `coco: ${coco.images} images, ${coco.annotations} points, ${coco.categories} categories in ${out}; scores in ${coco.results}\n`;
+
+async function coco(args: string[]): Promise<void> {
+  const o = parse('coco', args, cocoSchema);
+  process.stdout.write(cocoLine(await writeCoco({ input: o.in, out: o.out, results: o.results }), o.out));
 }
 
 async function report(args: string[]): Promise<void> {
@@ -392,6 +416,8 @@ async function main(argv: string[]): Promise<void> {
       return run(rest);
     case 'cover':
       return cover(rest);
+    case 'coco':
+      return coco(rest);
     case 'report':
       return report(rest);
     case 'overlay':

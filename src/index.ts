@@ -50,3 +50,7 @@ export { runSurvey } from './flow/runSurvey.js';
 export type { SurveyOptions, SurveySummary } from './flow/runSurvey.js';
 export { CsvFile } from './sinks/csv.js';
 export { NdjsonFile } from './sinks/lineFile.js';
+export { writeCoco, cocoResultsPath } from './sinks/coco.js';
+export type { CocoOptions } from './sinks/coco.js';
+export { readResultLines } from './sinks/resultsFile.js';
+export type { ResultLine } from './sinks/resultsFile.js';

@@ -2,39 +2,17 @@
  * Percent cover from a run's NDJSON to a CSV. The NDJSON is read twice, line by line: once for the
  * label codes (the CSV's columns), once for the cover.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { concatMap, lastValueFrom } from 'rxjs';
 import { pull } from '../flow/credits.js';
 import { CsvFile } from '../sinks/csv.js';
+import { readResultLines } from '../sinks/resultsFile.js';
 import type { LabelGroups } from './labelGroups.js';
 import { percentCover, type CoverGrouping, type CoverImage, type CoverRow } from './percentCover.js';
 
-interface NdjsonImage {
-  name: string;
-  dateTimeOriginal?: string;
-  latitude?: number;
-  longitude?: number;
-  aux?: Record<string, string>;
-  points: Array<{ classifications: Array<{ label_code: string }> }>;
-}
-
 /** The annotated images of a run's NDJSON, one at a time. */
 export async function* readAnnotatedImages(file: string): AsyncGenerator<CoverImage> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
-    let image: NdjsonImage;
-    try {
-      image = JSON.parse(line) as NdjsonImage;
-    } catch {
-      throw new Error(`${file}, line ${n}: not JSON; give the --ndjson output of reefstream run.`);
-    }
-    if (typeof image.name !== 'string' || !Array.isArray(image.points)) throw new Error(`${file}, line ${n}: no name and points; give the --ndjson output of reefstream run.`);
-    const { name, dateTimeOriginal, latitude, longitude, aux } = image;
-    yield { name, dateTimeOriginal, latitude, longitude, aux, labels: image.points.map((p) => p.classifications[0]?.label_code ?? '') };
+  for await (const { name, dateTimeOriginal, latitude, longitude, aux, points } of readResultLines(file)) {
+    yield { name, dateTimeOriginal, latitude, longitude, aux, labels: points.map((p) => p.classifications[0]?.label_code ?? '') };
   }
 }
 

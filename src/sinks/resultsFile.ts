@@ -1,0 +1,35 @@
+/** Reading back a run's NDJSON (`--ndjson`), one image at a time: for cover, the report and COCO. */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Classification } from '../coralnet/schemas.js';
+
+/** One line of a run's NDJSON, as far as readers of it need. */
+export interface ResultLine {
+  name: string;
+  url?: string;
+  width?: number;
+  height?: number;
+  dateTimeOriginal?: string;
+  latitude?: number;
+  longitude?: number;
+  aux?: Record<string, string>;
+  points: Array<{ row: number; column: number; classifications: Classification[] }>;
+}
+
+/** The images of a run's NDJSON in file order; a line that is not one names the file and line. */
+export async function* readResultLines(file: string): AsyncGenerator<ResultLine> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    let image: ResultLine;
+    try {
+      image = JSON.parse(line) as ResultLine;
+    } catch {
+      throw new Error(`${file}, line ${n}: not JSON; give the --ndjson output of reefstream run.`);
+    }
+    if (typeof image.name !== 'string' || !Array.isArray(image.points)) throw new Error(`${file}, line ${n}: no name and points; give the --ndjson output of reefstream run.`);
+    yield image;
+  }
+}
