@@ -34,8 +34,8 @@ async function all(source: AsyncIterable<ImageRef>): Promise<ImageRef[]> {
 
 const expectedNames = ['IMG_0001.jpg', 'IMG_0002.jpg', 'IMG_0003.jpg', 'IMG_0004.jpg', 'IMG_0005.jpg', 'IMG_0006.jpg', 'IMG_0007.jpg', 'tow2/IMG_0001.jpg', 'tow2/IMG_0002.jpg', 'tow2/IMG_0003.jpg'];
 
-test('dropbox: pages until has_more is false (empty pages included), a dead cursor lists again, subfolders walked, images only', async (t) => {
-  const { double } = await surveyDropbox(t, { emptyPages: true, resetOnce: true });
+test('dropbox: pages until has_more is false (empty pages included), a dead cursor lists again, subfolders walked, images only, in name order', async (t) => {
+  const { double } = await surveyDropbox(t, { emptyPages: true, resetOnce: true, reverseOrder: true });
   const images = await all(dropbox({ token: double.token, path: '/Surveys/site1', pageSize: 3, apiUrl: double.url }));
   assert.deepEqual(images.map((i) => i.name), expectedNames);
   assert.ok((double.stats.calls['files/list_folder/continue'] ?? 0) >= 4, JSON.stringify(double.stats.calls));

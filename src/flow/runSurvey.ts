@@ -274,7 +274,7 @@ async function annotateSurvey(
   let next = written;
   let lastCheckpoint = { images: written, at: Date.now() };
 
-  /** Outputs on disk, then the journal says so: a crash after this loses nothing before `next`. */
+  /** The whole survey's figures so far: the earlier runs' (up to the checkpoint resumed from) and this one's. */
   const tally = (): Tally => ({
     annotated: earlier.annotated + progress.done,
     failed: earlier.failed + progress.failed,
@@ -284,6 +284,7 @@ async function annotateSurvey(
     resumes: earlier.resumes + (previous ? 1 : 0),
     failures,
   });
+  /** Outputs on disk, then the journal says so: a crash after this loses nothing before `next`. */
   const saveCheckpoint = async (): Promise<void> => {
     const at: Checkpoint = { images: next, csv: await csv.checkpoint(), errors: await errors.checkpoint(), ...(ndjson ? { ndjson: await ndjson.checkpoint() } : {}), tally: tally() };
     await journal.record({ t: 'written', at });

@@ -224,8 +224,9 @@ async function linkOf(api: DropboxApi, path: string, kind: 'shared' | 'temporary
 }
 
 /**
- * The images of a Dropbox folder as a survey source: names are paths inside the folder, and each
- * image gets its download link only when the run pulls it (credits), never for the whole folder.
+ * The images of a Dropbox folder as a survey source: names are paths inside the folder, in the
+ * same order on every run (each folder's files sorted, then its subfolders), and each image gets
+ * its download link only when the run pulls it (credits), never for the whole folder.
  * @example
  * await runSurvey({ source: dropbox({ token: process.env.DROPBOX_TOKEN, path: '/Surveys/site1' }), … });
  * listImages(dropbox({ refreshToken, appKey, path: '/Surveys/site1', links: 'temporary' })).pipe(probe(), …)
@@ -241,8 +242,14 @@ export function dropbox(options: DropboxOptions): AsyncIterable<ImageRef> {
         while (folders.length > 0) {
           const folder = folders.shift()!;
           const subfolders: string[] = [];
+          // Dropbox promises no order; a resumed run skips images by position, so one folder's
+          // names are sorted before any is given (a survey folder holds thousands, not millions).
+          const files: FileEntry[] = [];
           for await (const entry of filesOf(api, folder, options.pageSize ?? 2000, subfolders)) {
-            if (!isImageName(entry.name) || entry.is_downloadable === false) continue;
+            if (isImageName(entry.name) && entry.is_downloadable !== false) files.push(entry);
+          }
+          files.sort((a, b) => (a.path_lower < b.path_lower ? -1 : a.path_lower > b.path_lower ? 1 : 0));
+          for (const entry of files) {
             const name = entry.path_display.slice(prefix.length);
             yield { name, url: await linkOf(api, entry.path_lower, options.links ?? 'shared') };
           }

@@ -22,6 +22,8 @@ export interface DropboxDoubleOptions {
   resetOnce?: boolean;
   /** API calls with these numbers (from 1) answer 429 with Retry-After: 1. */
   throttleCalls?: number[];
+  /** Folders are listed in reverse name order (Dropbox promises no order). */
+  reverseOrder?: boolean;
 }
 
 interface Link {
@@ -85,7 +87,7 @@ export async function startDropboxDouble(options: DropboxDoubleOptions): Promise
     const names = await readdir(localOf(path), { withFileTypes: true }).catch(() => undefined);
     if (names === undefined) return undefined;
     return names
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => a.name.localeCompare(b.name) * (options.reverseOrder ? -1 : 1))
       .map((entry) => {
         const display = `${path}/${entry.name}`;
         return entry.isDirectory()
