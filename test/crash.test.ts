@@ -9,6 +9,7 @@ import { paintSurvey } from '../src/demo/syntheticSurvey.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { serveFolder } from '../src/sources/folderServer.js';
 import { seededRandom } from '../src/util/random.js';
+import { readJournal } from '../src/flow/journal.js';
 import { tempFolder } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -47,7 +48,10 @@ test('killed with SIGKILL at random moments, again and again, the run ends with 
 
   const rng = seededRandom('kill -9');
   let kills = 0;
+  let resumes = 0; // runs that went on from a journal: those the journal counts, and the last one
   for (;;) {
+    const state = await readJournal(join(root, 'crashed.journal.ndjson'));
+    resumes = state ? state.resumes + 1 : 0;
     const attempt = await runOnce(args('crashed'), env, kills < 12 ? rng.int(250, 1000) : undefined);
     if (!attempt.killed) {
       assert.equal(attempt.code, 0, attempt.stderr);
@@ -58,7 +62,7 @@ test('killed with SIGKILL at random moments, again and again, the run ends with 
     assert.ok(!journal.includes(sim.token), 'the journal never holds the token');
   }
   assert.ok(kills >= 3, `killed ${kills} times`);
-  t.diagnostic(`killed ${kills} times before the run finished`);
+  t.diagnostic(`killed ${kills} times before the run finished; ${resumes} runs went on from the journal`);
   const [expected, actual] = await Promise.all([readFile(join(root, 'reference.csv'), 'utf8'), readFile(join(root, 'crashed.csv'), 'utf8')]);
   assert.equal(actual.split('\n').length, 1 + 149 * 9 + 1);
   assert.equal(actual, expected, 'the same rows, in the same order');
@@ -73,6 +77,11 @@ test('killed with SIGKILL at random moments, again and again, the run ends with 
   assert.equal(new Set(names).size, 149);
   assert.equal(names.length, 149);
   assert.ok(!existsSync(join(root, 'crashed.journal.ndjson')), 'a finished run leaves no journal');
+  // The summary counts the whole survey across the kills: every job the server made for it.
+  const summary = JSON.parse(await readFile(join(root, 'crashed.run.json'), 'utf8')) as { images: number; annotated: number; failed: number; jobs: number; resumes: number };
+  assert.deepEqual([summary.images, summary.annotated, summary.failed, summary.resumes], [150, 149, 1, resumes]);
+  const referenceJobs = (JSON.parse(await readFile(join(root, 'reference.run.json'), 'utf8')) as { jobs: number }).jobs;
+  assert.equal(summary.jobs, sim.stats.jobsCreated - referenceJobs, 'jobs of the crashed runs, as the server counted them');
 });
 
 test('killed after the server made a job but before its id reached the journal, the run finds that job and sends nothing twice', async (t) => {
@@ -107,4 +116,6 @@ test('killed after the server made a job but before its id reached the journal, 
   assert.deepEqual(names.map((n) => n.name), painted.map((p) => p.name));
   assert.deepEqual(names[0]!.jobIds, ['1']);
   assert.equal((await readFile(out, 'utf8')).trim().split('\n').length, 1 + 250 * 9);
+  const summary = JSON.parse(await readFile(join(root, 'results.run.json'), 'utf8')) as { jobs: number; resumes: number; annotated: number };
+  assert.deepEqual([summary.jobs, summary.resumes, summary.annotated], [3, 1, 250]);
 });

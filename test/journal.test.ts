@@ -26,6 +26,7 @@ test('a journal read back: jobs paired with their deploys by image positions, wr
   assert.deepEqual(state?.checkpoint, { images: 2, csv: 120, errors: 0 });
   assert.deepEqual(state?.jobs.map((j) => [j.job, j.images.map((i) => i.seq)]), [['8', [2, 3]]]);
   assert.deepEqual(state?.unconfirmed.map((u) => [u.knownMax, u.images.map((i) => i.seq)]), [['8', [4]]]);
+  assert.equal(state?.sentSinceCheckpoint, 0, 'both sends came before the checkpoint');
   assert.equal(await readJournal(join(root, 'none.ndjson')), undefined);
 });
 
@@ -39,7 +40,7 @@ test('a journal past its size is compacted at a checkpoint to what a resume need
   await journal.record({ t: 'sending', images: [image(2), image(3)], knownMax: '7' });
   await journal.record({ t: 'sent', job: '8', seqs: [2, 3] });
   await journal.record({ t: 'sending', images: [image(4)], knownMax: '8' });
-  const tally = { annotated: 2, failed: 0, points: 2, jobs: 2, seconds: 1.5, resumes: 0, failures: {} };
+  const tally = { annotated: 2, failed: 0, points: 2, jobs: 2, seconds: 1.5, failures: {} };
   // A deploy recorded while the checkpoint compacts the journal is not lost.
   await Promise.all([
     journal.record({ t: 'written', at: { images: 2, csv: 120, errors: 0, tally } }),
@@ -54,14 +55,17 @@ test('a journal past its size is compacted at a checkpoint to what a resume need
   assert.deepEqual(state?.checkpoint, { images: 2, csv: 120, errors: 0, tally });
   assert.deepEqual(state?.jobs.map((j) => [j.job, j.images.map((i) => i.seq)]), [['8', [2, 3]], ['9', [5]]]);
   assert.deepEqual(state?.unconfirmed.map((u) => [u.knownMax, u.images.map((i) => i.seq)]), [['8', [4]]]);
+  assert.equal(state?.sentSinceCheckpoint, 1, 'job 9 was sent after the checkpoint');
 
   // Resumed from that state, a later compaction keeps what the earlier run left open.
   const resumed = await Journal.open(path, state, { compactBytes: 1 });
+  await resumed.record({ t: 'resumed' });
   await resumed.record({ t: 'sent', job: '10', seqs: [4] });
   await resumed.record({ t: 'written', at: { images: 4, csv: 240, errors: 0, tally } });
   await resumed.close();
   const after = await readJournal(path);
   assert.deepEqual(after?.jobs.map((j) => [j.job, j.images.map((i) => i.seq)]).sort(), [['10', [4]], ['9', [5]]]);
   assert.deepEqual(after?.unconfirmed, []);
-  assert.equal((await readFile(path, 'utf8')).trim().split('\n').length, 6);
+  assert.equal(after?.resumes, 1, 'the resume survives the compaction');
+  assert.equal((await readFile(path, 'utf8')).trim().split('\n').length, 7);
 });

@@ -8,6 +8,7 @@
  * - `sending` the images of a deploy about to be sent (with their points), and the highest job id
  *             the account had: a job that appears above it without a `sent` record is this one.
  * - `sent`    the job id the server gave those images.
+ * - `resumed` a run went on from this journal (`times` of them, after a compaction).
  * - `written` how many images of the source (in source order) are in the outputs, the byte length
  *             of each output at that point, and the run's tally so far. A resume cuts the outputs
  *             back to these lengths (a crash may leave part of a line) and skips that many images.
@@ -28,7 +29,6 @@ export interface Tally {
   jobs: number;
   /** Seconds of running, the time between a crash and its resume left out. */
   seconds: number;
-  resumes: number;
   failures: Record<string, number>;
 }
 
@@ -44,6 +44,7 @@ export type JournalRecord =
   | { t: 'start'; settings: Record<string, unknown> }
   | { t: 'sending'; images: PlannedImage[]; knownMax?: string }
   | { t: 'sent'; job: string; seqs: number[] }
+  | { t: 'resumed'; times?: number }
   | { t: 'written'; at: Checkpoint };
 
 /** A deploy the journal knows of: its images, and its job id once the server gave one. */
@@ -61,6 +62,10 @@ export interface JournalState {
   jobs: Array<{ job: string; images: PlannedImage[] }>;
   /** Deploys whose job id was never recorded (the crash came between the POST and the record). */
   unconfirmed: Array<{ images: PlannedImage[]; knownMax?: string }>;
+  /** Jobs recorded as sent after the last checkpoint: not in its tally yet. */
+  sentSinceCheckpoint: number;
+  /** How many times a run went on from this journal. */
+  resumes: number;
 }
 
 const keyOf = (seqs: readonly number[]): string => seqs.join(',');
@@ -89,7 +94,7 @@ export async function readJournal(path: string): Promise<JournalState | undefine
     throw error;
   });
   if (text === undefined) return undefined;
-  const state: JournalState = { jobs: [], unconfirmed: [] };
+  const state: JournalState = { jobs: [], unconfirmed: [], sentSinceCheckpoint: 0, resumes: 0 };
   const deploys = new Deploys();
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -100,7 +105,12 @@ export async function readJournal(path: string): Promise<JournalState | undefine
       break; // the last line, cut by the crash: it was never acknowledged
     }
     if (record.t === 'start') state.settings = record.settings;
-    else if (record.t === 'written') state.checkpoint = record.at;
+    else if (record.t === 'sent') state.sentSinceCheckpoint++;
+    else if (record.t === 'resumed') state.resumes += record.times ?? 1;
+    else if (record.t === 'written') {
+      state.checkpoint = record.at;
+      state.sentSinceCheckpoint = 0;
+    }
     deploys.apply(record);
   }
   const written = state.checkpoint?.images ?? 0;
@@ -115,6 +125,7 @@ export async function readJournal(path: string): Promise<JournalState | undefine
 export class Journal {
   private readonly deploys = new Deploys();
   private start?: JournalRecord;
+  private resumes = 0;
   private appended = 0;
   /** Records are written one at a time: a compaction never races an append. */
   private queue: Promise<void> = Promise.resolve();
@@ -132,6 +143,7 @@ export class Journal {
   static async open(path: string, previous?: JournalState, options: { compactBytes?: number } = {}): Promise<Journal> {
     const journal = new Journal(path, await open(path, previous ? 'a' : 'w'), options.compactBytes ?? 4 * 2 ** 20);
     if (previous?.settings) journal.start = { t: 'start', settings: previous.settings };
+    journal.resumes = previous?.resumes ?? 0;
     for (const { job, images } of previous?.jobs ?? []) journal.deploys.byKey.set(keyOf(seqsOf(images)), { images, job });
     for (const { images, knownMax } of previous?.unconfirmed ?? []) journal.deploys.byKey.set(keyOf(seqsOf(images)), { images, knownMax });
     return journal;
@@ -141,6 +153,7 @@ export class Journal {
   record(record: JournalRecord): Promise<void> {
     const done = this.queue.then(async () => {
       if (record.t === 'start') this.start = record;
+      if (record.t === 'resumed') this.resumes += record.times ?? 1;
       this.deploys.apply(record);
       if (record.t === 'written' && this.appended >= this.compactBytes) return this.compact(record);
       const line = `${JSON.stringify(record)}\n`;
@@ -155,6 +168,7 @@ export class Journal {
   /** Rewrites the journal as what a resume needs: settings, open deploys, this checkpoint. */
   private async compact(checkpoint: JournalRecord): Promise<void> {
     const records: JournalRecord[] = this.start ? [this.start] : [];
+    if (this.resumes > 0) records.push({ t: 'resumed', times: this.resumes });
     for (const deploy of this.deploys.byKey.values()) {
       records.push({ t: 'sending', images: deploy.images, ...(deploy.knownMax === undefined ? {} : { knownMax: deploy.knownMax }) });
       if (deploy.job !== undefined) records.push({ t: 'sent', job: deploy.job, seqs: seqsOf(deploy.images) });

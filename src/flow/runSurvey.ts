@@ -252,12 +252,13 @@ async function annotateSurvey(
   const ndjson = options.ndjson === undefined ? undefined : await NdjsonFile.open(options.ndjson, checkpoint?.ndjson);
   const errors = await NdjsonFile.open(errorsPath, checkpoint?.errors);
   const journal = await Journal.open(journalFile, previous);
-  if (previous === undefined) await journal.record({ t: 'start', settings });
+  await journal.record(previous === undefined ? { t: 'start', settings } : { t: 'resumed' });
   // The job found for a deploy whose answer the crash cut off is this run's to record.
   if (recovery.found) await journal.record({ t: 'sent', ...recovery.found });
   // What earlier runs of this survey did, up to the checkpoint resumed from.
-  const earlier: Tally = checkpoint?.tally ?? { annotated: 0, failed: 0, points: 0, jobs: 0, seconds: 0, resumes: 0, failures: {} };
-  let jobsSent = 0;
+  const earlier: Tally = checkpoint?.tally ?? { annotated: 0, failed: 0, points: 0, jobs: 0, seconds: 0, failures: {} };
+  // Jobs sent after that checkpoint, and the one whose id the crash kept from the journal.
+  let jobsSent = (previous?.sentSinceCheckpoint ?? 0) + (recovery.found ? 1 : 0);
   const hooks: DeployHooks = {
     beforeSend: (images, knownMax) => journal.record({ t: 'sending', images, knownMax }),
     afterSend: (job, images) => {
@@ -281,7 +282,6 @@ async function annotateSurvey(
     points: earlier.points + progress.points,
     jobs: earlier.jobs + jobsSent,
     seconds: earlier.seconds + (Date.now() - started) / 1000,
-    resumes: earlier.resumes + (previous ? 1 : 0),
     failures,
   });
   /** Outputs on disk, then the journal says so: a crash after this loses nothing before `next`. */
@@ -380,7 +380,7 @@ async function annotateSurvey(
     points: total.points,
     jobs: total.jobs,
     seconds,
-    resumes: total.resumes,
+    resumes: previous ? previous.resumes + 1 : 0,
     imagesPerMinute: seconds > 0 ? (images / seconds) * 60 : 0,
     failures,
     outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath, run: runSummaryPath(options.out) },
