@@ -15,7 +15,7 @@
  *
  * The journal does not grow with the survey: once its appended records pass `compactBytes`, the
  * next checkpoint rewrites it (to a temporary file, synced, then renamed over it) as the `start`
- * record, the deploys that still have images to write, and that checkpoint.
+ * record, the count of resumes, the deploys that still have images to write, and that checkpoint.
  */
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';

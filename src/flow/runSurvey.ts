@@ -11,7 +11,7 @@ import type { RateWindow } from '../util/duration.js';
 import { isLoopbackHost } from '../util/loopback.js';
 import type { AnnotationArea, PointMethod } from '../images/points.js';
 import type { ImageOutcome, ImageRef, PlannedImage, ProbedImage } from '../model.js';
-import { annotate } from '../operators/annotate.js';
+import { annotate, chunksAtOnce } from '../operators/annotate.js';
 import { chunk } from '../operators/chunk.js';
 import { dropDuplicates } from '../operators/dropDuplicates.js';
 import type { OrFailed } from '../operators/failures.js';
@@ -240,7 +240,7 @@ async function annotateSurvey(
   const owned = new Set(recovered.flatMap(({ owns }) => [...owns]));
   if (previous) options.log?.(`resuming the run of ${journalFile}: ${written} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
 
-  const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (2 * client.gate.jobs.limit + 1), owned.size + MAX_IMAGES_PER_JOB);
+  const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (chunksAtOnce(client.gate.jobs.limit) + 1), owned.size + MAX_IMAGES_PER_JOB);
   const credits = new Credits(window);
   for (let i = 0; i < owned.size; i++) await credits.take();
   const progress: Progress = { done: 0, failed: 0, inFlight: 0, activeJobs: 0, points: 0, startedAt: started };

@@ -18,6 +18,9 @@ export interface AnnotateOptions {
   hooks?: DeployHooks;
 }
 
+/** Chunks under way at once for `jobSlots` slots: the jobs running and as many waiting for a slot. */
+export const chunksAtOnce = (jobSlots: number): number => 2 * jobSlots;
+
 /**
  * One chunk, one job: `deploy`, `pollUntilDone` and `retryErrors` for each chunk inside one inner
  * observable, twice as many at once as the server's job slots: the second half wait at the client
@@ -38,7 +41,7 @@ export function annotate(client: CoralNetClient, options: AnnotateOptions): Oper
                 pollUntilDone(client, planner),
                 retryErrors(client, { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks: options.hooks }),
               ),
-        2 * (options.jobSlots ?? client.gate.jobs.limit),
+        chunksAtOnce(options.jobSlots ?? client.gate.jobs.limit),
       ),
     );
 }
