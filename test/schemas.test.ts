@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { resultBodySchema, toImageResults } from '../src/coralnet/schemas.js';
+import { imageResultsOf, resultBodySchema, toImageResults } from '../src/coralnet/schemas.js';
 
 const fixture = new URL('../../test/fixtures/coralnet-result-arms-2020.json', import.meta.url);
 
@@ -57,4 +57,37 @@ test('a score outside [0, 1] or a point without classifications is refused', () 
   const point = (classifications: unknown[]) => ({ data: [{ type: 'image', id: 'u', attributes: { url: 'u', points: [{ row: 0, column: 0, classifications }] } }] });
   assert.equal(resultBodySchema.safeParse(point([{ label_id: 1, label_code: 'A', label_name: 'a', score: 1.5 }])).success, false);
   assert.equal(resultBodySchema.safeParse(point([])).success, false);
+});
+
+test('the one-pass check gives what the schema gives for the real result, and leaves every other shape to it', async () => {
+  const body: unknown = JSON.parse(await readFile(fixture, 'utf8'));
+  const fast = imageResultsOf(body);
+  assert.ok(fast);
+  assert.deepEqual(fast, toImageResults(resultBodySchema.parse(body)));
+  const failed = { data: [{ type: 'image', id: 'u1', attributes: { url: 'u1', errors: ['Failed to download'] } }] };
+  assert.deepEqual(imageResultsOf(failed), [{ url: 'u1', ok: false, errors: ['Failed to download'] }]);
+
+  const withPoint = (point: object, attributes: object = {}) => ({ data: [{ type: 'image', id: 'u', attributes: { url: 'u', points: [point], ...attributes } }] });
+  const classification = { label_id: 7, label_code: 'X', label_name: 'x', score: 1 };
+  assert.deepEqual(imageResultsOf(withPoint({ row: 1, column: 2, classifications: [classification] })), [
+    { url: 'u', ok: true, points: [{ row: 1, column: 2, classifications: [classification] }] },
+  ]);
+  // Shapes the schema reads differently (a string id, a legacy error, extra keys it drops) or refuses.
+  const others: Array<[string, unknown]> = [
+    ['string label id', withPoint({ row: 1, column: 2, classifications: [{ ...classification, label_id: '7' }] })],
+    ['legacy error', { data: [{ type: 'image', id: 'u', attributes: { url: 'u', error: 'Failed to download' } }] }],
+    ['extra key on a classification', withPoint({ row: 1, column: 2, classifications: [{ ...classification, colour: 'red' }] })],
+    ['extra key on a point', withPoint({ row: 1, column: 2, extra: 0, classifications: [classification] })],
+    ['extra key beside points', withPoint({ row: 1, column: 2, classifications: [classification] }, { errors: ['x'] })],
+    ['score over 1', withPoint({ row: 1, column: 2, classifications: [{ ...classification, score: 1.5 }] })],
+    ['no classifications', withPoint({ row: 1, column: 2, classifications: [] })],
+    ['negative row', withPoint({ row: -1, column: 2, classifications: [classification] })],
+    ['fractional column', withPoint({ row: 1, column: 2.5, classifications: [classification] })],
+    ['no errors', { data: [{ type: 'image', id: 'u', attributes: { url: 'u', errors: [] } }] }],
+    ['not an image', { data: [{ type: 'job', id: 'u', attributes: { url: 'u', errors: ['x'] } }] }],
+    ['no data', { errors: [] }],
+  ];
+  for (const [name, other] of others) assert.equal(imageResultsOf(other), undefined, name);
+  const read = toImageResults(resultBodySchema.parse(others[0]![1]));
+  assert.deepEqual(read, [{ url: 'u', ok: true, points: [{ row: 1, column: 2, classifications: [classification] }] }]);
 });

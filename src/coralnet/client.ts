@@ -26,6 +26,7 @@ import {
   statusBodySchema,
   tokenBodySchema,
   toImageResults,
+  imageResultsOf,
   userBodySchema,
   type ImageResult,
 } from './schemas.js';
@@ -301,7 +302,8 @@ export class CoralNetClient {
     if (res.status === 409) return { ready: false };
     if (res.status === 200) {
       this.finished(job);
-      return { ready: true, images: toImageResults(parseBody(endpoint, res, resultBodySchema)) };
+      const json = parseJson(endpoint, res);
+      return { ready: true, images: imageResultsOf(json) ?? toImageResults(checkShape(endpoint, res, resultBodySchema, json)) };
     }
     if (res.status === 404) this.finished(job);
     throw this.errorFor(endpoint, res);
@@ -525,12 +527,18 @@ function errorDetail(res: RawResponse): { detail: string; pointer?: string } {
 }
 
 function parseBody<S extends z.ZodType>(endpoint: string, res: RawResponse, schema: S): z.output<S> {
-  let json: unknown;
+  return checkShape(endpoint, res, schema, parseJson(endpoint, res));
+}
+
+function parseJson(endpoint: string, res: RawResponse): unknown {
   try {
-    json = JSON.parse(res.text);
+    return JSON.parse(res.text) as unknown;
   } catch {
     throw new UnexpectedResponseError(`${endpoint} answered ${res.status} with a body that is not JSON.`, endpoint, res.status);
   }
+}
+
+function checkShape<S extends z.ZodType>(endpoint: string, res: RawResponse, schema: S, json: unknown): z.output<S> {
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
