@@ -18,7 +18,12 @@ import { parseArea, parsePointMethod } from './images/points.js';
 import { startSimulator, type SimulatorOptions } from './simulator/server.js';
 import { parseDuration, parseRate } from './util/duration.js';
 import { dropbox } from './sources/dropbox.js';
-import { writeCoco } from './sinks/coco.js';
+import { cocoAnnotatorImages } from './sources/cocoAnnotator.js';
+import { CocoAnnotator, readCocoFile, type CocoAnnotatorLogin, type CocoFile } from './review/cocoAnnotator.js';
+import { pushForReview } from './review/push.js';
+import { compareWithHumans, machineFromCoco, writeAgreement } from './review/compare.js';
+import { readResultLines } from './sinks/resultsFile.js';
+import { cocoResultsPath, writeCoco } from './sinks/coco.js';
 import type { ImageRef } from './model.js';
 
 // A run keeps a small live set (the images in flight) and makes much short-lived garbage (result
@@ -32,7 +37,7 @@ class UsageError extends Error {}
 const HELP = `reefstream — machine annotations for reef photo surveys from a CoralNet classifier
 
 Commands:
-  reefstream run --classifier ID --source DIR|FILE|dropbox:PATH --points METHOD --out results.csv [options]
+  reefstream run --classifier ID --source DIR|FILE|dropbox:PATH|coco-annotator:DATASET --points METHOD --out results.csv [options]
       Annotates a survey with a CoralNet classifier, as fast as CoralNet's limits allow.
       Credentials: CORALNET_TOKEN (or --token T), or --user U with CORALNET_PASSWORD.
       --api URL               the API base (default https://coralnet.ucsd.edu/api/)
@@ -43,6 +48,10 @@ Commands:
                               and DROPBOX_APP_KEY); each photo gets a public shared link, made direct
       --dropbox-links temporary   4-hour links instead of shared ones (the job must start soon)
       --dropbox-api URL       the Dropbox API base (default https://api.dropboxapi.com/)
+      --source coco-annotator:DATASET   the images of a COCO Annotator dataset (--coco-annotator URL,
+                              COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD), downloaded into
+                              --download-to DIR (default next to --out: NAME.images/) and published
+                              from there as a folder is
       --points METHOD         random:30, stratified:5x6x1 (rows x columns x per cell), grid:10x10
       --points-csv FILE       instead of --points: Name,Row,Column of every point
       --area A                minX,maxX,minY,maxY in percent (15,85,15,85), or px:... (default whole image)
@@ -70,6 +79,20 @@ Commands:
   reefstream coco --in results.ndjson --out results.coco.json [--results FILE]
       COCO keypoint annotations (one category per label, one point per annotation at x = column,
       y = row, v = 2) for review in COCO Annotator, and the scores as a COCO results file.
+
+  reefstream review push --coco-annotator URL --dataset NAME --results results.ndjson [--images DIR]
+      Puts the machine points into COCO Annotator for people to review: makes the dataset if
+      needed, uploads the images (from --images, else each image's file or URL), makes one point
+      category per label and attaches them, imports the points in bulk and waits for the import.
+      Running it again adds nothing twice. Login: COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD.
+
+  reefstream review compare --coco-annotator URL --dataset NAME | --human FILE.json
+                            --results results.ndjson | results.coco.json --out agreement
+                            [--tolerance PX] [--groups groups.csv|groups.json]
+      Matches the reviewed points to the machine's (same image, same position within --tolerance
+      pixels, default 0) and writes agreement.json and three CSV tables: top-1 and top-5 accuracy
+      per label (agreement.labels.csv), the confusion matrix (agreement.confusion.csv), and percent
+      cover from humans beside the machine's, per image and label group (agreement.cover.csv).
 
   reefstream report --in results.ndjson --out report/ [--images DIR] [--errors FILE] [--samples 12]
       A self-contained HTML page: run summary, cover over time or by site, a GPS scatter, the
@@ -174,6 +197,8 @@ const runSchema = z.object({
   'job-slots': count.optional(),
   'dropbox-links': z.enum(['shared', 'temporary']).default('shared'),
   'dropbox-api': z.string().url('is not a URL').optional(),
+  'coco-annotator': z.string().url('is not a URL').optional(),
+  'download-to': z.string().min(1).optional(),
   cover: z.string().optional(),
   coco: z.string().optional(),
   'cover-by': grouping.default('image'),
@@ -185,6 +210,23 @@ const cocoSchema = z.object({
   in: z.string().min(1),
   out: z.string().min(1),
   results: z.string().optional(),
+});
+
+const pushSchema = z.object({
+  'coco-annotator': z.string().url('is not a URL'),
+  dataset: z.string().min(1),
+  results: z.string().min(1),
+  images: z.string().optional(),
+});
+
+const compareSchema = z.object({
+  'coco-annotator': z.string().url('is not a URL').optional(),
+  dataset: z.string().min(1).optional(),
+  human: z.string().optional(),
+  results: z.string().min(1),
+  out: z.string().min(1),
+  tolerance: z.coerce.number().min(0, 'is a distance in pixels, 0 or more').default(0),
+  groups: z.string().optional(),
 });
 
 const coverSchema = z.object({
@@ -334,6 +376,17 @@ function dropboxSource(path: string, links: 'shared' | 'temporary', apiUrl: stri
   return dropbox({ token: env.DROPBOX_TOKEN, refreshToken: env.DROPBOX_REFRESH_TOKEN, appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, path, links, apiUrl });
 }
 
+/** The COCO Annotator login from the environment. */
+function cocoAnnotatorLogin(command: string, url: string | undefined): CocoAnnotatorLogin {
+  const { COCO_ANNOTATOR_USER: username, COCO_ANNOTATOR_PASSWORD: password } = process.env;
+  if (url === undefined) throw new UsageError(`reefstream ${command}: give the COCO Annotator server with --coco-annotator URL.`);
+  if (username === undefined || password === undefined) throw new UsageError(`reefstream ${command}: set COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD to log in to COCO Annotator.`);
+  return { url, username, password };
+}
+
+/** Where a COCO Annotator dataset is downloaded: `results.csv` → `results.images/`. */
+const downloadFolder = (out: string): string => `${out.replace(/\.csv$/i, '')}.images`;
+
 async function run(args: string[]): Promise<void> {
   const o = parse('run', args, runSchema);
   const token = o.token ?? process.env.CORALNET_TOKEN;
@@ -347,13 +400,21 @@ async function run(args: string[]): Promise<void> {
     throw new UsageError('reefstream run: give one of --points (random:30, stratified:5x6x1, grid:10x10) or --points-csv FILE.');
   }
   const windows = o.burst || o.sustained ? [o.burst ?? { limit: 60, periodMs: 60_000 }, o.sustained ?? { limit: 1000, periodMs: 3_600_000 }] : undefined;
+  const fromCocoAnnotator = o.source.startsWith('coco-annotator:');
+  if (fromCocoAnnotator && o.source.length === 'coco-annotator:'.length) throw new UsageError('reefstream run: --source coco-annotator:DATASET needs the dataset name after the colon.');
+  const imagesFolder = fromCocoAnnotator ? (o['download-to'] ?? downloadFolder(o.out)) : undefined;
   const summary = await runSurvey({
     apiUrl: o.api,
     token,
     username: o.user,
     password,
     classifierId: o.classifier,
-    source: o.source.startsWith('dropbox:') ? dropboxSource(o.source.slice('dropbox:'.length), o['dropbox-links'], o['dropbox-api']) : o.source,
+    source: o.source.startsWith('dropbox:')
+      ? dropboxSource(o.source.slice('dropbox:'.length), o['dropbox-links'], o['dropbox-api'])
+      : fromCocoAnnotator
+        ? cocoAnnotatorImages({ ...cocoAnnotatorLogin('run', o['coco-annotator']), dataset: o.source.slice('coco-annotator:'.length), into: imagesFolder! })
+        : o.source,
+    imagesFolder,
     sourceName: o.source,
     points: o.points,
     pointsCsv: o['points-csv'],
@@ -384,6 +445,52 @@ const cocoLine = (coco: { images: number; annotations: number; categories: numbe
 async function coco(args: string[]): Promise<void> {
   const o = parse('coco', args, cocoSchema);
   process.stdout.write(cocoLine(await writeCoco({ input: o.in, out: o.out, results: o.results }), o.out));
+}
+
+async function review(args: string[]): Promise<void> {
+  const [step, ...rest] = args;
+  if (step === 'push') {
+    const o = parse('review push', rest, pushSchema);
+    const pushed = await pushForReview({
+      ...cocoAnnotatorLogin('review push', o['coco-annotator']),
+      dataset: o.dataset,
+      results: o.results,
+      images: o.images,
+      onProgress: ({ step: now, done }) => {
+        if (now === 'upload' && done % 100 === 0) process.stderr.write(`uploaded or found ${done} images\n`);
+      },
+    });
+    process.stdout.write(
+      `review: dataset ${pushed.dataset} (id ${pushed.datasetId}${pushed.datasetCreated ? ', made now' : ''}): ${pushed.images} images, ${pushed.uploaded} uploaded, ${pushed.alreadyThere} there already; ` +
+        `${pushed.categories.length} categories (${pushed.categoriesCreated} made); ${pushed.annotations} points imported, task ${pushed.task.id}: ${pushed.task.errors} errors, ${pushed.task.warnings} warnings\n`,
+    );
+    for (const line of pushed.logs) process.stdout.write(`  ${line}\n`);
+    if (pushed.task.errors > 0) process.exitCode = 1;
+    return;
+  }
+  if (step === 'compare') {
+    const o = parse('review compare', rest, compareSchema);
+    if ((o.human === undefined) === (o.dataset === undefined)) throw new UsageError('reefstream review compare: give the reviewed points as --coco-annotator URL --dataset NAME, or as a COCO file with --human FILE.');
+    let human: CocoFile;
+    if (o.human !== undefined) {
+      human = await readCocoFile(o.human);
+    } else {
+      const annotator = await CocoAnnotator.connect(cocoAnnotatorLogin('review compare', o['coco-annotator']));
+      human = await annotator.exportCoco((await annotator.dataset(o.dataset!)).id);
+    }
+    const machine = /\.json$/i.test(o.results) ? machineFromCoco(o.results, cocoResultsPath(o.results)) : readResultLines(o.results);
+    const agreement = await compareWithHumans({ human, machine, tolerance: o.tolerance, groups: o.groups ? await readLabelGroups(o.groups) : undefined });
+    const paths = await writeAgreement(agreement, o.out);
+    const pct = (share: number | undefined) => (share === undefined ? 'n/a' : `${(100 * share).toFixed(1)} %`);
+    process.stdout.write(
+      `agreement: ${agreement.images} reviewed images, ${agreement.matched} points matched (${agreement.humanOnly} only human, ${agreement.machineOnly} only machine); ` +
+        `top-1 ${pct(agreement.top1Accuracy)}, top-5 ${pct(agreement.top5Accuracy)}\n` +
+        (agreement.notInResults.length > 0 ? `  reviewed but not in ${o.results}: ${agreement.notInResults.length} (${agreement.notInResults.slice(0, 3).join(', ')}${agreement.notInResults.length > 3 ? ', …' : ''})\n` : '') +
+        `  ${paths.json}, ${paths.labels}, ${paths.confusion}, ${paths.cover}\n`,
+    );
+    return;
+  }
+  throw new UsageError(`reefstream review: say push or compare (see reefstream --help)`);
 }
 
 async function report(args: string[]): Promise<void> {
@@ -420,6 +527,8 @@ async function main(argv: string[]): Promise<void> {
       return coco(rest);
     case 'report':
       return report(rest);
+    case 'review':
+      return review(rest);
     case 'overlay':
       return overlay(rest);
     case undefined:
@@ -434,7 +543,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`reefstream: no command "${command}" (commands: run, cover, report, overlay, demo, simulate; see reefstream --help)`);
+      throw new UsageError(`reefstream: no command "${command}" (commands: run, cover, coco, review, report, overlay, demo, simulate; see reefstream --help)`);
   }
 }
 

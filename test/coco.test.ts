@@ -9,7 +9,7 @@ import { reefstreamCli, tempFolder } from './helpers.js';
 
 const c = (label_id: number, label_code: string, label_name: string, score: number) => ({ label_id, label_code, label_name, score });
 
-test('COCO keypoints from a run: a category per label, a point per annotation at x = column, y = row, v = 2; scores as COCO results', async (t) => {
+test('COCO keypoints from a run: a category per label, a point per annotation at x = column, y = row, v = 2; every classification\'s score as COCO results', async (t) => {
   const root = await tempFolder(t);
   const input = join(root, 'results.ndjson');
   const lines = [
@@ -37,7 +37,9 @@ test('COCO keypoints from a run: a category per label, a point per annotation at
   assert.deepEqual(coco.annotations, [annotation(1, 1, 3, 20, 10), annotation(2, 1, 1, 40, 30), annotation(3, 2, 5, 6, 5)]);
   assert.deepEqual(JSON.parse(await readFile(written.results, 'utf8')), [
     { image_id: 1, category_id: 3, keypoints: [20, 10, 2], score: 0.75 },
+    { image_id: 1, category_id: 1, keypoints: [20, 10, 2], score: 0.25 },
     { image_id: 1, category_id: 1, keypoints: [40, 30, 2], score: 0.5 },
+    { image_id: 1, category_id: 3, keypoints: [40, 30, 2], score: 0.5 },
     { image_id: 2, category_id: 5, keypoints: [6, 5, 2], score: 0.9 },
   ]);
 

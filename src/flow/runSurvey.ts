@@ -57,6 +57,11 @@ export interface SurveyOptions {
   errors?: string;
   /** Public URL prefix under which the local folder's images are published, for the real CoralNet. */
   urlPrefix?: string;
+  /**
+   * The folder a source's local files are in when the source is not a folder path (a COCO
+   * Annotator dataset downloads into one): its images are published as a folder source's are.
+   */
+  imagesFolder?: string;
   /** Date, Aux1–5, Latitude, Longitude columns. Default true. */
   metadata?: boolean;
   /** Every image has this size: no probing (EXIF columns stay empty). */
@@ -136,7 +141,7 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
   // or published by the user under a public URL prefix.
   let served: ServedFolder | undefined;
   let urlOf: ((image: ImageRef) => string) | undefined;
-  const folder = typeof options.source === 'string' && (await stat(options.source).catch(() => undefined))?.isDirectory() ? options.source : undefined;
+  const folder = options.imagesFolder ?? (typeof options.source === 'string' && (await stat(options.source).catch(() => undefined))?.isDirectory() ? options.source : undefined);
   if (options.urlPrefix !== undefined) {
     const prefix = options.urlPrefix.endsWith('/') ? options.urlPrefix : `${options.urlPrefix}/`;
     urlOf = (image) => prefix + image.name.split('/').map(encodeURIComponent).join('/');
@@ -161,7 +166,10 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
       onEvent: options.onEvent,
     }));
   try {
-    if (folder !== undefined && options.urlPrefix === undefined) served = await serveFolder(folder);
+    if (folder !== undefined && options.urlPrefix === undefined) {
+      await mkdir(folder, { recursive: true });
+      served = await serveFolder(folder);
+    }
     return await annotateSurvey(options, client, urlOf, errorsPath, started);
   } finally {
     if (!options.client) await client.close();
@@ -297,6 +305,7 @@ async function annotateSurvey(
       await ndjson?.write({
         name: outcome.name,
         url: outcome.url,
+        path: outcome.path,
         width: outcome.width,
         height: outcome.height,
         dateTimeOriginal: outcome.dateTimeOriginal,

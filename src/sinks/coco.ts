@@ -1,7 +1,8 @@
 /**
  * A run as COCO keypoint annotations, for review in COCO Annotator or any COCO tool: one category
  * per label (`keypoints: ["point"]`), one annotation per point at x = column, y = row, v = 2, and
- * the scores beside it in a COCO results file (`[{image_id, category_id, keypoints, score}]`).
+ * the scores beside it in a COCO results file (`[{image_id, category_id, keypoints, score}]`, every
+ * classification of each point, best first).
  * Written from the run's NDJSON in three passes line by line (labels, images, points), so the
  * survey is never held.
  */
@@ -72,7 +73,9 @@ export async function writeCoco(options: CocoOptions): Promise<{ images: number;
       const keypoints = [point.column, point.row, 2];
       const separator = annotations > 1 ? ',\n' : '';
       await put(coco, `${separator}${JSON.stringify({ id: annotations, image_id: imageId, category_id: best.label_id, keypoints, num_keypoints: 1, iscrowd: 0, area: 1, bbox: [point.column, point.row, 1, 1], segmentation: [] })}`);
-      await put(results, `${separator}${JSON.stringify({ image_id: imageId, category_id: best.label_id, keypoints, score: best.score })}`);
+      // Every classification of the point, best first: a review tool can show the runners-up, and top-5 agreement needs them.
+      const scored = point.classifications.map((c) => JSON.stringify({ image_id: imageId, category_id: c.label_id, keypoints, score: c.score }));
+      await put(results, `${separator}${scored.join(',\n')}`);
     }
   }
   await put(coco, '\n]}\n');

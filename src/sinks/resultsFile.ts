@@ -7,6 +7,8 @@ import type { Classification } from '../coralnet/schemas.js';
 export interface ResultLine {
   name: string;
   url?: string;
+  /** The local file, when the run read one. */
+  path?: string;
   width?: number;
   height?: number;
   dateTimeOriginal?: string;

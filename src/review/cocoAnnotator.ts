@@ -1,0 +1,304 @@
+/**
+ * A client of COCO Annotator's web API (`docs/coco-annotator.md`): the session login, datasets and
+ * their image pages, image bytes, categories, image uploads, bulk COCO imports run as tasks, and
+ * the COCO export. Plain http only to this machine: the password and the session cookie travel with
+ * every call.
+ */
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fetch, FormData, type Response } from 'undici';
+import { isLoopbackHost } from '../util/loopback.js';
+
+export interface CocoAnnotatorLogin {
+  /** The server's root, e.g. `https://annotator.example.org/` (`/api` is added). */
+  url: string;
+  username: string;
+  password: string;
+  /** Tries of a call that met a 5xx or no answer. Default 3. */
+  attempts?: number;
+}
+
+export class CocoAnnotatorError extends Error {
+  override name = 'CocoAnnotatorError';
+}
+
+export interface Dataset {
+  id: number;
+  name: string;
+  /** Category ids. */
+  categories: number[];
+}
+
+export interface DatasetImage {
+  id: number;
+  file_name: string;
+  annotated?: boolean;
+}
+
+export interface Category {
+  id: number;
+  name: string;
+}
+
+export interface CocoTask {
+  id: number;
+  name: string;
+  completed: boolean;
+  progress: number;
+  errors: number;
+  warnings: number;
+}
+
+/** What a COCO file holds, as far as reefstream reads it. */
+export interface CocoFile {
+  images: Array<{ id: number; file_name: string; width?: number; height?: number }>;
+  categories: Array<{ id: number; name: string }>;
+  annotations: Array<{ id?: number; image_id: number; category_id: number; keypoints?: number[] }>;
+}
+
+/** The API of one COCO Annotator server, logged in. */
+export class CocoAnnotator {
+  readonly url: URL;
+  #cookie?: string;
+
+  private constructor(
+    url: URL,
+    private readonly login: CocoAnnotatorLogin,
+  ) {
+    this.url = url;
+  }
+
+  /**
+   * Logs in and keeps the session cookie.
+   * @example const annotator = await CocoAnnotator.connect({ url: 'https://annotator.example.org/', username: 'me', password })
+   */
+  static async connect(login: CocoAnnotatorLogin): Promise<CocoAnnotator> {
+    let url: URL;
+    try {
+      url = new URL(login.url.replace(/\/?(api\/?)?$/, '/'));
+    } catch {
+      throw new CocoAnnotatorError(`--coco-annotator ${login.url} is not a URL: give the server's address, such as https://annotator.example.org/.`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      throw new CocoAnnotatorError(`COCO Annotator at ${url.origin} is not https: reefstream sends the password and session only over https, or over plain http to this machine.`);
+    }
+    const annotator = new CocoAnnotator(url, login);
+    await annotator.signIn();
+    return annotator;
+  }
+
+  private async signIn(): Promise<void> {
+    const res = await this.send('POST', 'user/login', { json: { username: this.login.username, password: this.login.password }, signedIn: false });
+    const body = (await res.json().catch(() => ({}))) as { success?: boolean; message?: string };
+    if (res.status !== 200 || body.success !== true) {
+      throw new CocoAnnotatorError(`COCO Annotator at ${this.url.origin} refused the login of ${this.login.username} (${body.message ?? `HTTP ${res.status}`}): check COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD.`);
+    }
+    const session = res.headers.getSetCookie().map((c) => /^session=([^;]*)/.exec(c)?.[1]).find((v) => v !== undefined);
+    if (session === undefined) throw new CocoAnnotatorError(`COCO Annotator at ${this.url.origin} answered the login without a session cookie.`);
+    this.#cookie = `session=${session}`;
+  }
+
+  /** One call; a lost session is renewed once, 5xx and no answer are tried again. */
+  private async send(method: 'GET' | 'POST', path: string, options: { json?: unknown; form?: () => FormData; signedIn?: boolean } = {}): Promise<Response> {
+    const url = new URL(`api/${path}`, this.url);
+    const attempts = this.login.attempts ?? 3;
+    let renewed = false;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (this.#cookie !== undefined && options.signedIn !== false) headers.cookie = this.#cookie;
+      let body: string | FormData | undefined;
+      if (options.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(options.json);
+      } else if (options.form) {
+        body = options.form(); // the encoder sets the multipart boundary
+      }
+      let res: Response;
+      try {
+        res = await fetch(url, { method, headers, body, redirect: 'manual' });
+      } catch (error) {
+        if (attempt >= attempts) throw new CocoAnnotatorError(`${method} ${url.pathname}: no answer from ${url.host} (${(error as Error).message}).`);
+        await sleep(200 * 2 ** (attempt - 1));
+        continue;
+      }
+      if (res.status === 401 && options.signedIn !== false && !renewed) {
+        await res.body?.cancel();
+        renewed = true;
+        attempt--;
+        await this.signIn();
+        continue;
+      }
+      if (res.status >= 500 && attempt < attempts) {
+        await res.body?.cancel();
+        await sleep(200 * 2 ** (attempt - 1));
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private async expectJson<T>(what: string, res: Response): Promise<T> {
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new CocoAnnotatorError(`${what}: COCO Annotator answered ${res.status} with a body that is not JSON.`);
+    }
+    if (res.status !== 200) throw new CocoAnnotatorError(`${what}: COCO Annotator answered ${res.status} (${messageOf(body)}).`);
+    return body as T;
+  }
+
+  async datasets(): Promise<Dataset[]> {
+    return this.expectJson<Dataset[]>('Listing datasets', await this.send('GET', 'dataset/'));
+  }
+
+  /** The dataset of that name; a clear error naming the ones there are when it is missing. */
+  async dataset(name: string): Promise<Dataset> {
+    const all = await this.datasets();
+    const found = all.find((d) => d.name === name);
+    if (found) return found;
+    const names = all.map((d) => d.name).sort();
+    throw new CocoAnnotatorError(`COCO Annotator at ${this.url.origin} has no dataset ${name}${names.length > 0 ? `; it has ${names.join(', ')}` : ''}.`);
+  }
+
+  /** The dataset of that name, created when there is none (`POST /api/dataset/`, as the web UI does). */
+  async datasetMade(name: string): Promise<{ dataset: Dataset; created: boolean }> {
+    const found = (await this.datasets()).find((d) => d.name === name);
+    if (found) return { dataset: found, created: false };
+    const res = await this.send('POST', 'dataset/', { json: { name } });
+    if (res.status === 400) {
+      await res.body?.cancel();
+      return { dataset: await this.dataset(name), created: false }; // made meanwhile
+    }
+    return { dataset: await this.expectJson<Dataset>(`Creating dataset ${name}`, res), created: true };
+  }
+
+  /**
+   * The dataset's images, page after page, ordered by file name. Pages are asked for from 1; the
+   * answer counts them from 0, and `pages` is one too many when the total divides evenly, so the
+   * listing stops at the first empty page or once `total` images came.
+   */
+  async *images(datasetId: number, pageSize = 100): AsyncGenerator<DatasetImage> {
+    let given = 0;
+    for (let page = 1; ; page++) {
+      const res = await this.send('GET', `dataset/${datasetId}/data?page=${page}&limit=${pageSize}&folder=&order=file_name`);
+      const body = await this.expectJson<{ total: number; images: DatasetImage[] }>(`Listing the images of dataset ${datasetId}`, res);
+      if (body.images.length === 0) return;
+      for (const image of body.images) {
+        yield image;
+        given++;
+      }
+      if (given >= body.total) return;
+    }
+  }
+
+  /** The dataset's categories (from its first data page, which lists them). */
+  async datasetCategories(datasetId: number): Promise<Category[]> {
+    const res = await this.send('GET', `dataset/${datasetId}/data?page=1&limit=1`);
+    return (await this.expectJson<{ categories: Category[] }>(`Reading the categories of dataset ${datasetId}`, res)).categories;
+  }
+
+  /** The image as it was uploaded: `original` present (any value means on), else it comes re-encoded. */
+  async original(imageId: number): Promise<Response> {
+    const res = await this.send('GET', `image/${imageId}?original=true`);
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new CocoAnnotatorError(`Downloading image ${imageId}: COCO Annotator answered ${res.status}.`);
+    }
+    return res;
+  }
+
+  /** Uploads an image into a dataset; `false` when a file of that name is there already. */
+  async upload(datasetId: number, fileName: string, bytes: Uint8Array, type = 'image/jpeg'): Promise<boolean> {
+    const res = await this.send('POST', 'image/', {
+      form: () => {
+        const form = new FormData();
+        form.set('image', new Blob([bytes], { type }), fileName);
+        form.set('dataset_id', String(datasetId));
+        return form;
+      },
+    });
+    if (res.status === 400) {
+      const message = messageOf(await res.json().catch(() => undefined));
+      if (/exist/i.test(message)) return false;
+      throw new CocoAnnotatorError(`Uploading ${fileName}: COCO Annotator refused it (${message}).`);
+    }
+    await this.expectJson(`Uploading ${fileName}`, res);
+    return true;
+  }
+
+  /** Creates a point category (`keypoint_labels: ["point"]`); `false` when the name exists (names are unique). */
+  async createCategory(name: string, color: string): Promise<boolean> {
+    const res = await this.send('POST', 'category/', { json: { name, supercategory: 'CoralNet', color, keypoint_labels: ['point'], keypoint_edges: [], keypoint_colors: [] } });
+    if (res.status === 400) {
+      const message = messageOf(await res.json().catch(() => undefined));
+      if (/exist/i.test(message)) return false;
+      throw new CocoAnnotatorError(`Creating category ${name}: COCO Annotator refused it (${message}).`);
+    }
+    await this.expectJson(`Creating category ${name}`, res);
+    return true;
+  }
+
+  /** Sets the dataset's categories to exactly `names`: the call replaces the list, so send every name to keep. */
+  async setDatasetCategories(datasetId: number, names: readonly string[]): Promise<void> {
+    await this.expectJson(`Setting the categories of dataset ${datasetId}`, await this.send('POST', `dataset/${datasetId}`, { json: { categories: names } }));
+  }
+
+  /** Starts a bulk COCO import; resolves with its task id. */
+  async importCoco(datasetId: number, coco: Blob, fileName = 'reefstream.coco.json'): Promise<number> {
+    const res = await this.send('POST', `dataset/${datasetId}/coco`, {
+      form: () => {
+        const form = new FormData();
+        form.set('coco', coco, fileName);
+        return form;
+      },
+    });
+    return (await this.expectJson<{ id: number }>(`Importing annotations into dataset ${datasetId}`, res)).id;
+  }
+
+  /** Polls `/api/tasks/` until the task is completed; resolves with it and its log when it had errors or warnings. */
+  async taskDone(taskId: number, options: { intervalMs?: number; onProgress?: (task: CocoTask) => void } = {}): Promise<{ task: CocoTask; logs: string[] }> {
+    for (;;) {
+      const tasks = await this.expectJson<CocoTask[]>('Reading tasks', await this.send('GET', 'tasks/'));
+      const task = tasks.find((t) => t.id === taskId);
+      if (!task) throw new CocoAnnotatorError(`COCO Annotator lists no task ${taskId}: the import was lost; run the push again (it does not duplicate).`);
+      options.onProgress?.(task);
+      if (task.completed) {
+        const logs = task.errors > 0 || task.warnings > 0 ? (await this.expectJson<{ logs: string[] }>(`Reading the log of task ${taskId}`, await this.send('GET', `tasks/${taskId}/logs`))).logs : [];
+        return { task, logs };
+      }
+      await sleep(options.intervalMs ?? 1000);
+    }
+  }
+
+  /** The dataset as COCO (annotated images only). */
+  async exportCoco(datasetId: number): Promise<CocoFile> {
+    return this.expectJson<CocoFile>(`Exporting dataset ${datasetId}`, await this.send('GET', `dataset/${datasetId}/coco`));
+  }
+}
+
+function messageOf(body: unknown): string {
+  const message = (body as { message?: unknown } | undefined)?.message;
+  if (typeof message === 'string') return message;
+  if (message !== undefined) return JSON.stringify(message);
+  return 'no message';
+}
+
+/**
+ * A COCO file from disk (an export of COCO Annotator or another tool), checked for what the
+ * comparison reads.
+ * @example const human = await readCocoFile('lagoon-reviewed.json')
+ */
+export async function readCocoFile(path: string): Promise<CocoFile> {
+  let coco: Partial<CocoFile>;
+  try {
+    coco = JSON.parse(await readFile(path, 'utf8')) as Partial<CocoFile>;
+  } catch (error) {
+    throw new CocoAnnotatorError(`${path} cannot be read as JSON (${(error as Error).message}): give a COCO file, such as COCO Annotator's export of the dataset.`);
+  }
+  if (!Array.isArray(coco.images) || !Array.isArray(coco.categories) || !Array.isArray(coco.annotations)) {
+    throw new CocoAnnotatorError(`${path} is not a COCO file: it needs images, categories and annotations lists.`);
+  }
+  return coco as CocoFile;
+}
