@@ -296,3 +296,26 @@ test('the end to end: a Dropbox folder through the simulator into COCO Annotator
   assert.equal(offDiagonal, 2, `the two corrected points: humans said ${target!.name}, the machine did not`);
   assert.equal(painted.length, 5);
 });
+
+test('reefstream run --source coco-annotator:DATASET: login from the environment, images downloaded beside the output; a missing dataset is one line', async (t) => {
+  const double = await annotatorDouble(t);
+  const { painted } = await datasetOf(t, double, 'Lagoon 2024', 3);
+  const sim = await startSimulator({ burst: { limit: 600, periodMs: 60_000 }, sustained: { limit: 6000, periodMs: 3_600_000 } });
+  t.after(() => sim.close());
+  const work = await tempFolder(t);
+  const out = join(work, 'results.csv');
+  const args = (dataset: string) => ['run', '--api', sim.url, '--user', sim.username, '--classifier', '1', '--source', `coco-annotator:${dataset}`, '--coco-annotator', double.url, '--points', 'random:4', '--out', out, '--burst', '600/60s', '--sustained', '6000/1h'];
+  const noLogin = await reefstreamCli(args('Lagoon 2024'), { CORALNET_TOKEN: sim.token });
+  assert.equal(noLogin.status, 2);
+  assert.equal(noLogin.stderr, 'reefstream run: set COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD to log in to COCO Annotator.\n');
+  const env = { CORALNET_TOKEN: sim.token, COCO_ANNOTATOR_USER: double.username, COCO_ANNOTATOR_PASSWORD: double.password };
+  const missing = await reefstreamCli(args('Reef'), env);
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stderr, `COCO Annotator at ${double.url.slice(0, -1)} has no dataset Reef; it has Lagoon 2024.\n`);
+  const run = await reefstreamCli(args('Lagoon 2024'), env);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^3 images: 3 annotated, 0 failed/);
+  assert.deepEqual((await readdir(join(work, 'results.images'))).sort(), painted.map((p) => p.name));
+  assert.equal((await readFile(out, 'utf8')).trim().split('\n').length, 1 + 3 * 4);
+  assert.ok(!`${run.stdout}${run.stderr}`.includes(double.password));
+});
