@@ -8,6 +8,8 @@ import { paintedLabel, paintSurvey } from '../src/demo/syntheticSurvey.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { serveFolder } from '../src/sources/folderServer.js';
 import { tempFolder } from './helpers.js';
+import { startCocoAnnotatorDouble } from './peers/cocoAnnotator.js';
+import { startDropboxDouble } from './peers/dropbox.js';
 
 function runPipeline(file: string, args: string[], env: Record<string, string>, cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const script = fileURLToPath(new URL(`../pipelines/${file}`, import.meta.url));
@@ -56,4 +58,38 @@ test('the pipeline files run as written against the simulator', async (t) => {
   const errors = (await readFile(join(root, 'tow.errors.ndjson'), 'utf8')).trim().split('\n');
   assert.equal(errors.length, 33);
   assert.match(errors[0]!, /RowColumnInvalidError: .*falls outside this image's valid range of 0-319/);
+});
+
+test('the Dropbox-to-review pipeline runs as written against the Dropbox and COCO Annotator doubles', async (t) => {
+  const root = await tempFolder(t);
+  await paintSurvey(join(root, 'dbx', 'Surveys', 'site1'), 4, { width: 320, height: 320, blockRows: 2, blockColumns: 2, tow: true });
+  const dropboxDouble = await startDropboxDouble({ root: join(root, 'dbx') });
+  t.after(() => dropboxDouble.close());
+  const annotator = await startCocoAnnotatorDouble();
+  t.after(() => annotator.close());
+  const sim = await startSimulator({ burst: { limit: 600, periodMs: 60_000 } });
+  t.after(() => sim.close());
+  const env = {
+    CORALNET_API: sim.url,
+    CORALNET_TOKEN: sim.token,
+    CORALNET_USER: sim.username,
+    CORALNET_CLASSIFIER: '1',
+    DROPBOX_TOKEN: dropboxDouble.token,
+    DROPBOX_API: dropboxDouble.url,
+    COCO_ANNOTATOR_URL: annotator.url,
+    COCO_ANNOTATOR_USER: annotator.username,
+    COCO_ANNOTATOR_PASSWORD: annotator.password,
+  };
+  const push = await runPipeline('dropbox-to-review.js', ['/Surveys/site1', 'Site 1 review'], env, root);
+  assert.equal(push.status, 0, push.stderr);
+  assert.equal(push.stdout, '4 images annotated; 4 uploaded to Site 1 review, 120 points to review\n');
+  // Three points relabelled by a reviewer, to a label the machine gave none of them.
+  const unused = { id: 999, name: 'Reviewer label', keypoints: ['point'] };
+  annotator.categories.push(unused);
+  annotator.datasets[0]!.categories.push(unused.id);
+  for (const a of annotator.annotations.slice(0, 3)) a.categoryId = unused.id;
+  const compare = await runPipeline('dropbox-to-review.js', ['/Surveys/site1', 'Site 1 review', 'compare'], env, root);
+  assert.equal(compare.status, 0, compare.stderr);
+  assert.equal(compare.stdout, `top-1 agreement ${((117 / 120) * 100).toFixed(1)} % on 120 reviewed points (agreement.*.csv)\n`);
+  assert.match(await readFile(join(root, 'agreement.labels.csv'), 'utf8'), /^Reviewer label,3,0,0,0\.00,0\.00$/m);
 });
