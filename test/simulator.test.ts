@@ -130,6 +130,10 @@ describe('simulator: deploy request checks, in the server order', () => {
     const rawBody = '{"data":[{"type":"image","attributes":{"url":"u","points":[{"row":10.0,"column":2}]}}]}';
     const answer = await api(sim.url, 'POST', 'classifier/1/deploy/', { token: sim.token, rawBody });
     assert.deepEqual(answer.json, { errors: [{ detail: 'Ensure this element is an integer.', source: { pointer: '/data/0/attributes/points/0/row' } }] });
+    // Digits and dots inside strings are not floats; exponents outside them are.
+    const inUrl = '{"data":[{"type":"image","attributes":{"url":"http://h/IMG_10.0.jpg","points":[{"row":1e1,"column":2}]}}]}';
+    const exponent = await api(sim.url, 'POST', 'classifier/1/deploy/', { token: sim.token, rawBody: inUrl });
+    assert.deepEqual(exponent.json, { errors: [{ detail: 'Ensure this element is an integer.', source: { pointer: '/data/0/attributes/points/0/row' } }] });
   });
 
   test('a JSON parse error is a 400 without pointer', async (t) => {
@@ -244,6 +248,8 @@ describe('simulator: jobs, results and per-image failures', () => {
     assert.equal(done.headers.location, `/api/deploy_job/${id}/result/`);
     const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
     assert.equal(result.status, 200);
+    assert.equal(result.text, JSON.stringify(result.json), 'the body is written as JSON.stringify writes it');
+    assert.deepEqual(Object.keys((result.json as { data: Array<{ attributes: object }> }).data[0]!.attributes), ['url', 'points']);
     const data = (result.json as { data: Array<{ type: string; id: string; attributes: { url: string; points: Array<{ row: number; column: number; classifications: Array<{ label_code: string; score: number }> }> } }> }).data;
     assert.equal(data.length, 2);
     assert.deepEqual(data.map((entry) => entry.id), [url, url], 'the same URL twice gives two entries with the same id');

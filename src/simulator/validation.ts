@@ -76,12 +76,16 @@ export function validateDeployBody(body: unknown): { images: Array<{ url: string
 }
 
 
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+
 /**
  * JSON.parse, but numbers written as floats become {@link FloatLiteral}, so that `10.0` fails the
  * integer check as it does on the server (Python's json keeps `10.0` a float).
  */
 export function parseJsonKeepingFloats(text: string): unknown {
-  JSON.parse(text); // throws the parse error, positions as the client sent it
+  const parsed: unknown = JSON.parse(text); // throws the parse error, positions as the client sent it
+  // Most bodies have no float at all: with the strings blanked, no digit is followed by `.`, `e` or `E`.
+  if (!/\d[.eE]/.test(text.replace(JSON_STRING, '""'))) return parsed;
   const floats: number[] = [];
   // Mark float literals outside strings with a sentinel string, then swap them back after parsing.
   const marked = text.replace(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g, (token) => {
