@@ -230,6 +230,7 @@ test('review compare: top-1 and top-5 per label, the confusion matrix, and cover
   assert.equal(agreement.confusion.counts.flat().reduce((a, b) => a + b, 0), 15);
   // A reviewer's "ma" is the machine's MA, spelt as CoralNet spells it.
   assert.ok(!agreement.confusion.labels.includes('ma'));
+  assert.ok(agreement.cover.every((row) => !('ma' in row.cover)), 'cover columns too, in every row');
   assert.deepEqual(agreement.confusion.labels, [...pairedLabels].sort((a, b) => a.localeCompare(b)));
   // Image 1: three of four points relabelled; its cover rows say so, label by label.
   const first = agreement.cover.find((row) => row.image === lines[0]!.name)!;

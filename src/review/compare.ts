@@ -173,7 +173,8 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
   const confusion = new Map<string, Map<string, number>>();
   const seenLabels = new Set<string>();
   const show = (key: string): string => spell.display(key);
-  const cover: CoverComparison[] = [];
+  // Rows are written at the end, once every label's spelling is known.
+  const perImage = new Map<string, CoverCounts>();
   const total = new CoverCounts();
   const found = new Set<string>();
   let matchedCount = 0;
@@ -210,7 +211,7 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
     counts.add('machine', machineFirst, groups);
     total.add('human', humanLabels, groups);
     total.add('machine', machineFirst, groups);
-    cover.push(counts.row(line.name, show));
+    perImage.set(line.name, counts);
   }
 
   const labels = [...perLabel]
@@ -228,7 +229,10 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
     top5Accuracy: share(sum('top5'), matchedCount),
     labels,
     confusion: { labels: order.map(show), counts: order.map((h) => order.map((m) => confusion.get(h)?.get(m) ?? 0)) },
-    cover: [...cover.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0)), total.row('All reviewed images', show)],
+    cover: [
+      ...[...perImage.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((name) => perImage.get(name)!.row(name, show)),
+      total.row('All reviewed images', show),
+    ],
   };
 }
 
