@@ -112,9 +112,15 @@ export function placePoints(method: PointMethod, bounds: AreaBounds, rng: Random
   if (method.kind === 'grid') {
     return grid.map((cell) => ({ row: Math.floor((cell.rows[0] + cell.rows[1]) / 2), column: Math.floor((cell.columns[0] + cell.columns[1]) / 2) }));
   }
-  return grid.flatMap((cell) =>
-    Array.from({ length: method.perCell }, () => ({ row: rng.int(cell.rows[0], cell.rows[1]), column: rng.int(cell.columns[0], cell.columns[1]) })),
-  );
+  // Plain loops: a million photos place tens of millions of points.
+  const points: Point[] = [];
+  for (const cell of grid) {
+    for (let k = 0; k < method.perCell; k++) {
+      const row = rng.int(cell.rows[0], cell.rows[1]);
+      points.push({ row, column: rng.int(cell.columns[0], cell.columns[1]) });
+    }
+  }
+  return points;
 }
 
 /**

@@ -35,7 +35,9 @@ export class OutputFile {
       await truncate(path, resumeAt);
       start = resumeAt;
     }
-    const stream = createWriteStream(path, { flags: resumeAt === undefined ? 'w' : 'a' });
+    // A 1 MB buffer: the 100 images of a finished job are written in one go rather than every 16 KB
+    // waiting for the disk, so their parsed results are collected young instead of being promoted.
+    const stream = createWriteStream(path, { flags: resumeAt === undefined ? 'w' : 'a', highWaterMark: 1 << 20 });
     await once(stream, 'open');
     return new OutputFile(stream, start);
   }
