@@ -5,8 +5,8 @@
  * every call.
  */
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fetch, FormData, type Response } from 'undici';
+import { retryPause, sleep } from '../util/duration.js';
 import { isLoopbackHost } from '../util/loopback.js';
 
 export interface CocoAnnotatorLogin {
@@ -118,7 +118,7 @@ export class CocoAnnotator {
         res = await fetch(url, { method, headers, body, redirect: 'manual' });
       } catch (error) {
         if (attempt >= attempts) throw new CocoAnnotatorError(`${method} ${url.pathname}: no answer from ${url.host} (${(error as Error).message}).`);
-        await sleep(200 * 2 ** (attempt - 1));
+        await retryPause(attempt);
         continue;
       }
       if (res.status === 401 && options.signedIn !== false && !renewed) {
@@ -130,7 +130,7 @@ export class CocoAnnotator {
       }
       if (res.status >= 500 && attempt < attempts) {
         await res.body?.cancel();
-        await sleep(200 * 2 ** (attempt - 1));
+        await retryPause(attempt);
         continue;
       }
       return res;

@@ -9,7 +9,9 @@ import { openAsBlob } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
+import { lastValueFrom, mergeMap } from 'rxjs';
 import { fetch } from 'undici';
+import { Credits, pull } from '../flow/credits.js';
 import { labelColours } from '../report/palette.js';
 import { writeCoco } from '../sinks/coco.js';
 import { readResultLines, type ResultLine } from '../sinks/resultsFile.js';
@@ -66,26 +68,6 @@ async function bytesOf(image: ResultLine, folder: string | undefined): Promise<U
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** Runs `work` on each item, `n` at a time, in the order items come. */
-async function eachAtOnce<T>(items: AsyncIterable<T>, n: number, work: (item: T) => Promise<void>): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let failure: Error | undefined;
-  for await (const item of items) {
-    if (failure !== undefined) break;
-    const p: Promise<void> = work(item).then(
-      () => void running.delete(p),
-      (error: unknown) => {
-        failure ??= error instanceof Error ? error : new Error(String(error));
-        running.delete(p);
-      },
-    );
-    running.add(p);
-    if (running.size >= n) await Promise.race(running);
-  }
-  await Promise.all(running);
-  if (failure !== undefined) throw failure;
-}
-
 /**
  * Pushes a run's machine points into a COCO Annotator dataset for review.
  * @example await pushForReview({ url: 'https://annotator.example.org/', username, password, dataset: 'Lagoon 2024', results: 'results.ndjson' })
@@ -101,19 +83,26 @@ export async function pushForReview(options: PushOptions): Promise<PushSummary> 
   let images = 0;
   let uploaded = 0;
   let done = 0;
-  await eachAtOnce(readResultLines(options.results), options.concurrency ?? 4, async (image) => {
-    images++;
-    for (const point of image.points) {
-      const best = point.classifications[0];
-      if (best !== undefined) labels.add(best.label_code);
-    }
-    if (!there.has(image.name)) {
-      there.add(image.name);
-      const bytes = await bytesOf(image, options.images);
-      if (await annotator.upload(dataset.id, image.name, bytes, CONTENT_TYPES[extname(image.name).toLowerCase()] ?? 'application/octet-stream')) uploaded++;
-    }
-    options.onProgress?.({ step: 'upload', done: ++done });
-  });
+  // Lines are pulled against credits, so that no more than `concurrency` images are held at once.
+  const concurrency = options.concurrency ?? 4;
+  const credits = new Credits(concurrency);
+  const uploads = pull(readResultLines(options.results), credits).pipe(
+    mergeMap(async (image) => {
+      images++;
+      for (const point of image.points) {
+        const best = point.classifications[0];
+        if (best !== undefined) labels.add(best.label_code);
+      }
+      if (!there.has(image.name)) {
+        there.add(image.name);
+        const bytes = await bytesOf(image, options.images);
+        if (await annotator.upload(dataset.id, image.name, bytes, CONTENT_TYPES[extname(image.name).toLowerCase()] ?? 'application/octet-stream')) uploaded++;
+      }
+      options.onProgress?.({ step: 'upload', done: ++done });
+      credits.give();
+    }, concurrency),
+  );
+  await lastValueFrom(uploads, { defaultValue: undefined });
 
   // Categories: ours made if missing, then the dataset's list set to what it had and ours.
   const codes = [...labels].sort((a, b) => a.localeCompare(b));

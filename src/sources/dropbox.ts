@@ -5,7 +5,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ImageRef } from '../model.js';
-import { sleep } from '../util/duration.js';
+import { retryPause, sleep } from '../util/duration.js';
 import { isLoopbackHost } from '../util/loopback.js';
 import { isImageName } from './localFolder.js';
 
@@ -92,7 +92,7 @@ class DropboxApi {
         });
       } catch (error) {
         if (attempt >= (this.#options.attempts ?? 5)) throw new DropboxError(`Dropbox ${route}: ${(error as Error).message}`, route, 0);
-        await sleep(2 ** attempt * 100);
+        await retryPause(attempt);
         continue;
       }
       const text = await res.body.text();
@@ -118,7 +118,7 @@ class DropboxApi {
         );
       }
       if (res.statusCode >= 500 && attempt < (this.#options.attempts ?? 5)) {
-        await sleep(2 ** attempt * 100);
+        await retryPause(attempt);
         continue;
       }
       throw new DropboxError(`Dropbox ${route} answered ${res.statusCode}: ${text.slice(0, 200)}`, route, res.statusCode);

@@ -48,3 +48,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * The pause before trying again a call that failed for a passing reason (a 5xx, no answer):
+ * 200 ms after the first try, then 400, 800, …
+ * @example for (let attempt = 1; ; attempt++) { try { return await call(); } catch { await retryPause(attempt); } }
+ */
+export const retryPause = (attempt: number): Promise<void> => sleep(100 * 2 ** attempt);
