@@ -2,7 +2,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { InsecureConnectionError } from './errors.js';
-import { isLoopbackHost } from '../util/loopback.js';
+import { keepsSecrets } from '../util/loopback.js';
 
 export const JSON_API = 'application/vnd.api+json';
 
@@ -41,8 +41,7 @@ export async function send(dispatcher: Dispatcher, req: RawRequest): Promise<Raw
 
 /** Refuses a URL over which a token would travel in clear text to another machine. */
 export function assertTokenSafe(url: URL, what: string): void {
-  if (url.protocol === 'https:') return;
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return;
+  if (keepsSecrets(url)) return;
   throw new InsecureConnectionError(
     `${what} ${url.origin} is not https: reefstream sends CoralNet credentials only over https, or over plain http to this machine (localhost, 127.0.0.1, ::1) for the simulator.`,
   );

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { fetch, FormData, type Response } from 'undici';
 import { retryPause, sleep } from '../util/duration.js';
-import { isLoopbackHost } from '../util/loopback.js';
+import { keepsSecrets } from '../util/loopback.js';
 
 export interface CocoAnnotatorLogin {
   /** The server's root, e.g. `https://annotator.example.org/` (`/api` is added). */
@@ -79,7 +79,7 @@ export class CocoAnnotator {
     } catch {
       throw new CocoAnnotatorError(`--coco-annotator ${login.url} is not a URL: give the server's address, such as https://annotator.example.org/.`);
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    if (!keepsSecrets(url)) {
       throw new CocoAnnotatorError(`COCO Annotator at ${url.origin} is not https: reefstream sends the password and session only over https, or over plain http to this machine.`);
     }
     const annotator = new CocoAnnotator(url, login);

@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import type { LabelGroups } from '../cover/labelGroups.js';
 import { CsvFile } from '../sinks/csv.js';
 import { readFile } from 'node:fs/promises';
-import type { CocoFile } from './cocoAnnotator.js';
+import { readCocoFile, type CocoFile } from './cocoAnnotator.js';
 
 export interface CompareOptions {
   /** The human points: COCO Annotator's export of the dataset, or a COCO file. */
@@ -242,7 +242,7 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
  * @example compareWithHumans({ human, machine: machineFromCoco('results.coco.json', 'results.coco.results.json') })
  */
 export async function* machineFromCoco(cocoPath: string, resultsPath: string): AsyncGenerator<MachineImage> {
-  const coco = JSON.parse(await readFile(cocoPath, 'utf8')) as CocoFile;
+  const coco = await readCocoFile(cocoPath);
   let results: Array<{ image_id: number; category_id: number; keypoints: number[]; score: number }>;
   try {
     results = JSON.parse(await readFile(resultsPath, 'utf8')) as typeof results;

@@ -6,7 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -38,7 +38,7 @@ export async function* cocoAnnotatorImages(options: CocoAnnotatorSourceOptions):
     if (!isImageName(image.file_name)) continue;
     const path = resolve(root, image.file_name);
     const inside = relative(root, path);
-    if (inside === '' || inside.startsWith('..') || inside.includes(`..${sep}`)) {
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
       throw new CocoAnnotatorError(`Dataset ${options.dataset} has an image named ${image.file_name}, which would land outside ${options.into}; rename it in COCO Annotator.`);
     }
     if (!(await stat(path).catch(() => undefined))?.isFile()) await download(annotator, image.id, path);

@@ -6,7 +6,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ImageRef } from '../model.js';
 import { retryPause, sleep } from '../util/duration.js';
-import { isLoopbackHost } from '../util/loopback.js';
+import { keepsSecrets } from '../util/loopback.js';
 import { isImageName } from './localFolder.js';
 
 export interface DropboxOptions {
@@ -68,7 +68,7 @@ class DropboxApi {
     this.#options = options;
     this.#token = options.token;
     this.#base = new URL(options.apiUrl ?? 'https://api.dropboxapi.com/');
-    if (this.#base.protocol !== 'https:' && !isLoopbackHost(this.#base.hostname)) {
+    if (!keepsSecrets(this.#base)) {
       throw new Error(`The Dropbox API at ${this.#base.origin} is plain http: a token is sent only over https (or to this machine).`);
     }
     if (options.token === undefined && (options.refreshToken === undefined || options.appKey === undefined)) {

@@ -8,3 +8,8 @@ export function isLoopbackHost(hostname: string): boolean {
   if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(host);
   return false;
 }
+
+/** True when credentials may travel to `url`: over https, or over plain http to this machine. */
+export function keepsSecrets(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
