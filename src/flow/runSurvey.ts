@@ -377,8 +377,6 @@ async function annotateSurvey(
     throw error;
   }
   await closeAll();
-  // Finished: the journal has nothing left to resume.
-  await unlink(journalFile);
   const total = tally();
   const { seconds } = total;
   const images = total.annotated + total.failed;
@@ -395,5 +393,8 @@ async function annotateSurvey(
     outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath, run: runSummaryPath(options.out) },
   };
   await writeFile(summary.outputs.run, `${JSON.stringify({ ...summary, finishedAt: new Date().toISOString(), request: { classifierId: options.classifierId, points: options.points, area: options.area, seed: options.seed ?? 1 } }, null, 2)}\n`);
+  // Finished, the summary written: the journal has nothing left to resume. Removed last, so that a
+  // run stopped before this point is resumed (and finds nothing to send) rather than started again.
+  await unlink(journalFile);
   return summary;
 }
