@@ -59,8 +59,9 @@ test('a journal past its size is compacted at a checkpoint to what a resume need
 
   // Resumed from that state, a later compaction keeps what the earlier run left open.
   const resumed = await Journal.open(path, state, { compactBytes: 1 });
-  await resumed.record({ t: 'resumed' });
+  // The lost deploy's job, found on the server, is recorded before the run says it resumed.
   await resumed.record({ t: 'sent', job: '10', seqs: [4] });
+  await resumed.record({ t: 'resumed' });
   await resumed.record({ t: 'written', at: { images: 4, csv: 240, errors: 0, tally } });
   await resumed.close();
   const after = await readJournal(path);
@@ -68,4 +69,23 @@ test('a journal past its size is compacted at a checkpoint to what a resume need
   assert.deepEqual(after?.unconfirmed, []);
   assert.equal(after?.resumes, 1, 'the resume survives the compaction');
   assert.equal((await readFile(path, 'utf8')).trim().split('\n').length, 7);
+});
+
+test('a resumed run settles the deploys whose ids were lost: after another crash only the new one is unconfirmed', async (t) => {
+  const path = join(await tempFolder(t), 'results.journal.ndjson');
+  const first = await Journal.open(path, undefined);
+  await first.record({ t: 'start', settings: { seed: '1' } });
+  await first.record({ t: 'sending', images: [image(0), image(1)], knownMax: '4' });
+  await first.close(); // killed: the POST never reached the server
+  const state = await readJournal(path);
+  assert.deepEqual(state?.unconfirmed.map((u) => u.images.map((i) => i.seq)), [[0, 1]]);
+
+  // The next run finds no job above 4, sends the images again in other chunks, and is killed before the id.
+  const second = await Journal.open(path, state);
+  await second.record({ t: 'resumed' });
+  await second.record({ t: 'sending', images: [image(0)], knownMax: '4' });
+  await second.close();
+  const after = await readJournal(path);
+  assert.deepEqual(after?.unconfirmed.map((u) => [u.knownMax, u.images.map((i) => i.seq)]), [['4', [0]]], 'one lost deploy, so its job can be found');
+  assert.equal(after?.resumes, 1);
 });

@@ -84,6 +84,12 @@ class Deploys {
       if (deploy) deploy.job = record.job;
     } else if (record.t === 'written') {
       for (const [key, deploy] of this.byKey) if (!hasUnwritten(deploy, record.at.images)) this.byKey.delete(key);
+    } else if (record.t === 'resumed') {
+      // The run that goes on has settled every deploy whose id was lost: the one it found on the
+      // server is recorded `sent` before this; the others never made a job, and their images are
+      // sent again under new records. Kept, they would make two unconfirmed deploys after the next
+      // crash, and then none could be told apart.
+      for (const [key, deploy] of this.byKey) if (deploy.job === undefined) this.byKey.delete(key);
     }
   }
 }

@@ -260,9 +260,10 @@ async function annotateSurvey(
   const ndjson = options.ndjson === undefined ? undefined : await NdjsonFile.open(options.ndjson, checkpoint?.ndjson);
   const errors = await NdjsonFile.open(errorsPath, checkpoint?.errors);
   const journal = await Journal.open(journalFile, previous);
-  await journal.record(previous === undefined ? { t: 'start', settings } : { t: 'resumed' });
-  // The job found for a deploy whose answer the crash cut off is this run's to record.
+  // The job found for a deploy whose answer the crash cut off is this run's to record, before
+  // `resumed` settles the deploys still without a job.
   if (recovery.found) await journal.record({ t: 'sent', ...recovery.found });
+  await journal.record(previous === undefined ? { t: 'start', settings } : { t: 'resumed' });
   // What earlier runs of this survey did, up to the checkpoint resumed from.
   const earlier: Tally = checkpoint?.tally ?? { annotated: 0, failed: 0, points: 0, jobs: 0, seconds: 0, failures: {} };
   // Jobs sent after that checkpoint, and the one whose id the crash kept from the journal.
