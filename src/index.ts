@@ -33,7 +33,7 @@ export type { FinishedJob } from './operators/pollUntilDone.js';
 export { retryErrors, isTransientFailure } from './operators/retryErrors.js';
 export { annotate } from './operators/annotate.js';
 export type { AnnotateOptions } from './operators/annotate.js';
-export { toRows, rowsOf, csvHeader, confidencePercent } from './operators/toRows.js';
+export { toRows, rowsOf, csvLinesOf, csvHeader, confidencePercent } from './operators/toRows.js';
 export type { RowOptions } from './operators/toRows.js';
 export { isFailed } from './operators/failures.js';
 export type { OrFailed } from './operators/failures.js';

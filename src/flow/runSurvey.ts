@@ -18,7 +18,7 @@ import type { OrFailed } from '../operators/failures.js';
 import { imagesOf, listImages, type ImageSource } from '../operators/listImages.js';
 import { probe } from '../operators/probe.js';
 import { givenPoints, readPointsCsv, samplePoints } from '../operators/samplePoints.js';
-import { csvHeader, toRows } from '../operators/toRows.js';
+import { csvHeader, csvLinesOf } from '../operators/toRows.js';
 import { CsvFile } from '../sinks/csv.js';
 import { NdjsonFile } from '../sinks/lineFile.js';
 import { serveFolder, type ServedFolder } from '../sources/folderServer.js';
@@ -300,9 +300,9 @@ async function annotateSurvey(
     lastCheckpoint = { images: next, at: Date.now() };
   };
 
-  const write = async ({ outcome, rows }: { outcome: ImageOutcome; rows: string[][] }): Promise<void> => {
+  const write = async (outcome: ImageOutcome): Promise<void> => {
     if (outcome.ok) {
-      await csv.write(rows);
+      await csv.writeLines(csvLinesOf(outcome, { metadata }));
       await ndjson?.write({
         name: outcome.name,
         url: outcome.url,
@@ -366,7 +366,7 @@ async function annotateSurvey(
   };
   try {
     await lastValueFrom(
-      merge(fromJournal, fromSource).pipe(inSourceOrder(written), toRows({ metadata }), concatMap(write)),
+      merge(fromJournal, fromSource).pipe(inSourceOrder(written), concatMap(write)),
       { defaultValue: undefined },
     );
     await saveCheckpoint();

@@ -1,17 +1,16 @@
 /**
  * Reads what point placement and the CSV need from an image without decoding its pixels: the
- * displayed size (EXIF orientation applied), EXIF DateTimeOriginal and GPS position.
+ * displayed size (EXIF orientation applied), EXIF DateTimeOriginal and GPS position. Local JPEGs
+ * are read on the header reader's thread; URLs, other formats and files it could not read, here.
  */
 import { close, open, read } from 'node:fs';
 import { promisify } from 'node:util';
-import exifr from 'exifr';
-import { jpegHeader } from './jpegHeader.js';
+import { Credits } from '../flow/credits.js';
+import { headerReader } from './headerReader.js';
+import { HEAD_BYTES, jpegFields, photoFields, type PhotoFields, type StoredSize } from './photoFields.js';
 import sharp, { type Metadata } from 'sharp';
 import { fetch } from 'undici';
 import type { ImageRef, ProbedImage } from '../model.js';
-
-/** Enough of a JPEG to hold its EXIF block and frame header in practice. */
-const HEAD_BYTES = 64 * 1024;
 
 export class ImageProbeError extends Error {
   override name = 'ImageProbeError';
@@ -67,26 +66,23 @@ async function readWhole(image: ImageRef): Promise<Buffer | string> {
  * @example await probeImage({ name: 'IMG_0001.JPG', path: '/surveys/site1/IMG_0001.JPG' })
  */
 export async function probeImage(image: ImageRef): Promise<ProbedImage> {
-  const { head, complete } = await readHead(image);
-  if (head.length === 0) throw new ImageProbeError('is an empty file');
-  const size: StoredSize = jpegHeader(head) ?? (await sharpSize(image, head, complete));
-  const tags = size.hasExif ? await exifTags(head) : undefined;
-  const orientation = tags?.Orientation ?? size.orientation ?? 1;
-  const turned = orientation >= 5 && orientation <= 8;
-  const probed: ProbedImage = { ...image, width: turned ? size.height : size.width, height: turned ? size.width : size.height };
-  if (typeof tags?.DateTimeOriginal === 'string') probed.dateTimeOriginal = tags.DateTimeOriginal;
-  if (Number.isFinite(tags?.latitude) && Number.isFinite(tags?.longitude)) {
-    probed.latitude = tags!.latitude;
-    probed.longitude = tags!.longitude;
+  if (image.path !== undefined) return { ...image, ...((await headerReader.fieldsOf(image.path)) ?? (await fieldsOf(image))) };
+  await urlReads.take();
+  try {
+    return { ...image, ...(await fieldsOf(image)) };
+  } finally {
+    urlReads.give();
   }
-  return probed;
 }
 
-interface StoredSize {
-  width: number;
-  height: number;
-  hasExif: boolean;
-  orientation?: number;
+/** Range requests to the image host at once, whatever number of files are read at once. */
+const urlReads = new Credits(8);
+
+/** The fields read here: a URL, or a file the header reader left (not a JPEG, or not readable). */
+async function fieldsOf(image: ImageRef): Promise<PhotoFields> {
+  const { head, complete } = await readHead(image);
+  if (head.length === 0) throw new ImageProbeError('is an empty file');
+  return (await jpegFields(head)) ?? photoFields(await sharpSize(image, head, complete), head);
 }
 
 /** Any format sharp reads: from the head, or from the whole image when the head is not enough. */
@@ -104,32 +100,4 @@ async function sharpSize(image: ImageRef, head: Buffer, complete: boolean): Prom
   }
   if (!meta.width || !meta.height) throw new ImageProbeError('has no width and height');
   return { width: meta.width, height: meta.height, hasExif: meta.exif !== undefined, orientation: meta.orientation };
-}
-
-/**
- * One options object for every call: exifr prepares its tag filters once per options object, and
- * that preparation costs ten times the reading. Values stay raw (Orientation a number, the date as written).
- */
-const EXIF_OPTIONS = {
-  pick: ['Orientation', 'DateTimeOriginal', 'GPSLatitude', 'GPSLongitude', 'GPSLatitudeRef', 'GPSLongitudeRef'],
-  reviveValues: false,
-  translateValues: false,
-};
-
-interface ExifTags {
-  Orientation?: number;
-  DateTimeOriginal?: string;
-  latitude?: number;
-  longitude?: number;
-}
-
-/** EXIF that cannot be read leaves the metadata columns empty; the image is still usable. */
-async function exifTags(head: Buffer): Promise<ExifTags | undefined> {
-  try {
-    const tags = (await exifr.parse(head, EXIF_OPTIONS)) as ExifTags | undefined;
-    if (tags !== undefined && typeof tags.Orientation !== 'number') delete tags.Orientation;
-    return tags;
-  } catch {
-    return undefined;
-  }
 }

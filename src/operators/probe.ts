@@ -1,4 +1,5 @@
 import { mergeMap, type OperatorFunction } from 'rxjs';
+import { headerReader } from '../images/headerReader.js';
 import { probeImage } from '../images/probe.js';
 import type { ImageRef, ProbedImage } from '../model.js';
 import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
@@ -7,7 +8,7 @@ import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
 const MAX_PIXELS = 64_000_000;
 
 export interface ProbeOptions {
-  /** Images read at once. Default 8. */
+  /** Images read at once. Default 32: local files go to the header thread in batches; URLs are read 8 at a time whatever this says. */
   concurrency?: number;
   /** Every image has this size (survey cameras): no reading at all. EXIF columns stay empty. */
   imageSize?: { width: number; height: number };
@@ -19,6 +20,8 @@ export interface ProbeOptions {
  * @example listImages('/surveys/lagoon').pipe(probe({ concurrency: 8 }))
  */
 export function probe(options: ProbeOptions = {}): OperatorFunction<OrFailed<ImageRef>, OrFailed<ProbedImage>> {
+  // Ready by the time the first photo is listed.
+  if (!options.imageSize) headerReader.start();
   return mergeMap(async (image: OrFailed<ImageRef>) => {
     if (isFailed(image)) return image;
     if (options.imageSize) return { ...image, ...options.imageSize };
@@ -31,6 +34,6 @@ export function probe(options: ProbeOptions = {}): OperatorFunction<OrFailed<Ima
     } catch (error) {
       return failedBeforeSending(image, `${image.path ?? image.url ?? image.name} ${(error as Error).message}`);
     }
-  }, options.concurrency ?? 8);
+  }, options.concurrency ?? 32);
 }
 

@@ -1,5 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { AnnotatedImage, ImageOutcome } from '../model.js';
+import { csvField } from '../sinks/csv.js';
 
 export interface RowOptions {
   /** Date, Aux1–Aux5, Latitude and Longitude columns before Row, as CoralNet's metadata options. */
@@ -43,12 +44,16 @@ const exifDate = (value: string | undefined): string => {
   return match ? `${match[1]}-${match[2]}-${match[3]}` : '';
 };
 
+/** The Date, Aux and position columns of an image, when the options ask for them. */
+const metadataOf = (image: AnnotatedImage, options: RowOptions): string[] =>
+  options.metadata
+    ? [exifDate(image.dateTimeOriginal), ...AUX.map((a) => image.aux?.[a] ?? ''), image.latitude?.toString() ?? '', image.longitude?.toString() ?? '']
+    : [];
+
 /** The export rows of one annotated image, one per point, in point order. */
 export function rowsOf(image: AnnotatedImage, options: RowOptions = {}): string[][] {
   const suggestions = options.suggestions ?? 5;
-  const metadata = options.metadata
-    ? [exifDate(image.dateTimeOriginal), ...AUX.map((a) => image.aux?.[a] ?? ''), image.latitude?.toString() ?? '', image.longitude?.toString() ?? '']
-    : [];
+  const metadata = metadataOf(image, options);
   return image.classified.map((point) => {
     const row = [image.name, ...metadata, String(point.row), String(point.column), point.classifications[0]!.label_code, 'robot'];
     for (let i = 0; i < suggestions; i++) {
@@ -57,6 +62,27 @@ export function rowsOf(image: AnnotatedImage, options: RowOptions = {}): string[
     }
     return row;
   });
+}
+
+/**
+ * The CSV lines of one annotated image, exactly `rowsOf(image, options).map(csvLine).join('')`,
+ * built without a row array per point: a survey writes tens of millions of rows, and those arrays
+ * were most of a run's garbage after the results themselves.
+ * @example await csv.writeLines(csvLinesOf(image, { metadata: true }))
+ */
+export function csvLinesOf(image: AnnotatedImage, options: RowOptions = {}): string {
+  const suggestions = options.suggestions ?? 5;
+  const prefix = [image.name, ...metadataOf(image, options)].map(csvField).join(',');
+  let text = '';
+  for (const { row, column, classifications } of image.classified) {
+    let line = `${prefix},${row},${column},${csvField(classifications[0]!.label_code)},robot`;
+    for (let i = 0; i < suggestions; i++) {
+      const c = classifications[i];
+      line += c ? `,${csvField(c.label_code)},${confidencePercent(c.score)}` : ',,';
+    }
+    text += `${line}\n`;
+  }
+  return text;
 }
 
 /**

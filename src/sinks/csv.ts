@@ -7,13 +7,15 @@ import { OutputFile } from './lineFile.js';
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
+/** One field as it stands in a line: quoted when it holds a comma, a quote or a line break. */
+export const csvField = (field: string): string => (NEEDS_QUOTES.test(field) ? `"${field.replaceAll('"', '""')}"` : field);
+
 /** One CSV line, with its line break. */
 export function csvLine(fields: readonly string[]): string {
   let line = '';
   for (let i = 0; i < fields.length; i++) {
-    const field = fields[i]!;
     if (i > 0) line += ',';
-    line += NEEDS_QUOTES.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
+    line += csvField(fields[i]!);
   }
   return `${line}\n`;
 }
@@ -30,6 +32,11 @@ export class CsvFile {
 
   async write(rows: string[][]): Promise<void> {
     if (rows.length > 0) await this.file.write(rows.map(csvLine).join(''));
+  }
+
+  /** Lines already formatted, each with its line break (see `csvLinesOf`). */
+  async writeLines(lines: string): Promise<void> {
+    if (lines.length > 0) await this.file.write(lines);
   }
 
   checkpoint(): Promise<number> {

@@ -1,0 +1,80 @@
+/**
+ * What a photo's first bytes tell: its displayed size (EXIF orientation applied), EXIF
+ * DateTimeOriginal and GPS position. Shared by the probe on the main thread and the header reader
+ * thread, so both give the same answer for the same bytes.
+ */
+import exifr from 'exifr';
+import { jpegHeader } from './jpegHeader.js';
+
+/** Enough of a JPEG to hold its EXIF block and frame header in practice. */
+export const HEAD_BYTES = 64 * 1024;
+
+/** Width and height as stored, before EXIF orientation. */
+export interface StoredSize {
+  width: number;
+  height: number;
+  hasExif: boolean;
+  /** When the decoder already knows it (sharp); otherwise EXIF says. */
+  orientation?: number;
+}
+
+/** The size and metadata a probe adds to an image. */
+export interface PhotoFields {
+  width: number;
+  height: number;
+  dateTimeOriginal?: string;
+  latitude?: number;
+  longitude?: number;
+}
+
+/**
+ * The fields of a JPEG from its first bytes; `undefined` when `head` is not a JPEG whose frame
+ * header is within it (sharp is asked then).
+ * @example await jpegFields(head)  // { width: 3000, height: 4000, dateTimeOriginal: '2024:03:05 10:11:12' }
+ */
+export async function jpegFields(head: Buffer): Promise<PhotoFields | undefined> {
+  const size = jpegHeader(head);
+  return size === undefined ? undefined : photoFields(size, head);
+}
+
+/** The displayed size from the stored one, with the EXIF tags of `head` when it has them. */
+export async function photoFields(size: StoredSize, head: Buffer): Promise<PhotoFields> {
+  const tags = size.hasExif ? await exifTags(head) : undefined;
+  const orientation = tags?.Orientation ?? size.orientation ?? 1;
+  const turned = orientation >= 5 && orientation <= 8;
+  const fields: PhotoFields = { width: turned ? size.height : size.width, height: turned ? size.width : size.height };
+  if (typeof tags?.DateTimeOriginal === 'string') fields.dateTimeOriginal = tags.DateTimeOriginal;
+  if (Number.isFinite(tags?.latitude) && Number.isFinite(tags?.longitude)) {
+    fields.latitude = tags!.latitude;
+    fields.longitude = tags!.longitude;
+  }
+  return fields;
+}
+
+/**
+ * One options object for every call: exifr prepares its tag filters once per options object, and
+ * that preparation costs ten times the reading. Values stay raw (Orientation a number, the date as written).
+ */
+const EXIF_OPTIONS = {
+  pick: ['Orientation', 'DateTimeOriginal', 'GPSLatitude', 'GPSLongitude', 'GPSLatitudeRef', 'GPSLongitudeRef'],
+  reviveValues: false,
+  translateValues: false,
+};
+
+interface ExifTags {
+  Orientation?: number;
+  DateTimeOriginal?: string;
+  latitude?: number;
+  longitude?: number;
+}
+
+/** EXIF that cannot be read leaves the metadata columns empty; the image is still usable. */
+async function exifTags(head: Buffer): Promise<ExifTags | undefined> {
+  try {
+    const tags = (await exifr.parse(head, EXIF_OPTIONS)) as ExifTags | undefined;
+    if (tags !== undefined && typeof tags.Orientation !== 'number') delete tags.Orientation;
+    return tags;
+  } catch {
+    return undefined;
+  }
+}
