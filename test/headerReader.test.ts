@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { paintImage, towExif } from '../src/demo/syntheticSurvey.js';
 import { HeaderReader } from '../src/images/headerReader.js';
 import { jpegFields } from '../src/images/photoFields.js';
 import { probeImage } from '../src/images/probe.js';
+import { HelperThread } from '../src/util/helperThread.js';
 import { tempFolder } from './helpers.js';
 
 const canvas = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#3a7' } });
@@ -32,7 +34,7 @@ test('header thread: many photos asked at once, each answered with its own size 
   await writeFile(join(root, 'notes.jpg'), 'field notes, not a photo');
 
   const reader = new HeaderReader();
-  assert.equal(await reader.whenReady(), true);
+  assert.equal(await reader.thread.whenReady(), true);
   const answers = await Promise.all(jpegs.map(({ path }) => reader.fieldsOf(path)));
   for (const [i, { path, width, height }] of jpegs.entries()) {
     const inProcess = await jpegFields(await readFile(path));
@@ -47,4 +49,13 @@ test('header thread: many photos asked at once, each answered with its own size 
   assert.deepEqual(await probeImage({ name: 'plain.png', path: join(root, 'plain.png') }), { name: 'plain.png', path: join(root, 'plain.png'), width: 30, height: 20 });
   await assert.rejects(probeImage({ name: 'empty.jpg', path: join(root, 'empty.jpg') }), /is an empty file/);
   await assert.rejects(probeImage({ name: 'missing.jpg', path: join(root, 'missing.jpg') }), /ENOENT/);
+});
+
+test('a helper thread that cannot start leaves the work to its callers, and does not hold the process', async (t) => {
+  const root = await tempFolder(t);
+  const missing = new HelperThread<string[], string[]>(pathToFileURL(join(root, 'no-such-thread.js')));
+  assert.equal(await missing.whenReady(), false);
+  assert.equal(missing.ready, false);
+  assert.equal(await missing.ask(['IMG_0001.JPG']), undefined);
+  assert.equal(missing.inFlight, 0);
 });

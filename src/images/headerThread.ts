@@ -4,18 +4,9 @@
  * trips (open, read, close) an asynchronous one needs — and answers with what they tell.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { answerRequests } from '../util/helperThread.js';
+import type { HeaderAnswers, HeaderBatch } from './headerReader.js';
 import { HEAD_BYTES, jpegFields, type PhotoFields } from './photoFields.js';
-
-/** A batch of photos to read, and the answer: their fields, or `null` where the main thread must look. */
-export interface HeaderBatch {
-  batch: number;
-  paths: string[];
-}
-export interface HeaderAnswers {
-  batch: number;
-  fields: Array<PhotoFields | null>;
-}
 
 /** One buffer for every head: each is done with before the next is read. */
 const buffer = Buffer.allocUnsafe(HEAD_BYTES);
@@ -36,11 +27,8 @@ async function fieldsOf(path: string): Promise<PhotoFields | null> {
   return (await jpegFields(buffer.subarray(0, length))) ?? null;
 }
 
-async function answer({ batch, paths }: HeaderBatch): Promise<void> {
-  const fields: Array<PhotoFields | null> = [];
+answerRequests<HeaderBatch, HeaderAnswers>(async (paths) => {
+  const fields: HeaderAnswers = [];
   for (const path of paths) fields.push(await fieldsOf(path));
-  parentPort!.postMessage({ batch, fields } satisfies HeaderAnswers);
-}
-
-parentPort!.on('message', (batch: HeaderBatch) => void answer(batch));
-parentPort!.postMessage('ready');
+  return { answer: fields };
+});

@@ -75,7 +75,7 @@ export async function probeImage(image: ImageRef): Promise<ProbedImage> {
   }
 }
 
-/** Range requests to the image host at once, whatever number of files are read at once. */
+/** Range requests to image hosts at once, at most, however many images the probe reads at once. */
 const urlReads = new Credits(8);
 
 /** The fields read here: a URL, or a file the header reader left (not a JPEG, or not readable). */

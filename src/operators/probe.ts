@@ -8,7 +8,10 @@ import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
 const MAX_PIXELS = 64_000_000;
 
 export interface ProbeOptions {
-  /** Images read at once. Default 32: local files go to the header thread in batches; URLs are read 8 at a time whatever this says. */
+  /**
+   * Images read at once. Default 32: local files go to the header thread in batches, so more at
+   * once means fewer messages; URLs are read at most 8 at a time.
+   */
   concurrency?: number;
   /** Every image has this size (survey cameras): no reading at all. EXIF columns stay empty. */
   imageSize?: { width: number; height: number };
@@ -21,7 +24,7 @@ export interface ProbeOptions {
  */
 export function probe(options: ProbeOptions = {}): OperatorFunction<OrFailed<ImageRef>, OrFailed<ProbedImage>> {
   // Ready by the time the first photo is listed.
-  if (!options.imageSize) headerReader.start();
+  if (!options.imageSize) headerReader.thread.start();
   return mergeMap(async (image: OrFailed<ImageRef>) => {
     if (isFailed(image)) return image;
     if (options.imageSize) return { ...image, ...options.imageSize };

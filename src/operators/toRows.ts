@@ -66,8 +66,8 @@ export function rowsOf(image: AnnotatedImage, options: RowOptions = {}): string[
 
 /**
  * The CSV lines of one annotated image, exactly `rowsOf(image, options).map(csvLine).join('')`,
- * built without a row array per point: a survey writes tens of millions of rows, and those arrays
- * were most of a run's garbage after the results themselves.
+ * built without a row array per point: a survey writes tens of millions of rows, and each array
+ * of eleven or more strings is garbage to collect.
  * @example await csv.writeLines(csvLinesOf(image, { metadata: true }))
  */
 export function csvLinesOf(image: AnnotatedImage, options: RowOptions = {}): string {
