@@ -30,5 +30,5 @@ async function fieldsOf(path: string): Promise<PhotoFields | null> {
 answerRequests<HeaderBatch, HeaderAnswers>(async (paths) => {
   const fields: HeaderAnswers = [];
   for (const path of paths) fields.push(await fieldsOf(path));
-  return { answer: fields };
+  return fields;
 });

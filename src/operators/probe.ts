@@ -1,5 +1,4 @@
 import { mergeMap, type OperatorFunction } from 'rxjs';
-import { headerReader } from '../images/headerReader.js';
 import { probeImage } from '../images/probe.js';
 import type { ImageRef, ProbedImage } from '../model.js';
 import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
@@ -23,8 +22,6 @@ export interface ProbeOptions {
  * @example listImages('/surveys/lagoon').pipe(probe({ concurrency: 8 }))
  */
 export function probe(options: ProbeOptions = {}): OperatorFunction<OrFailed<ImageRef>, OrFailed<ProbedImage>> {
-  // Ready by the time the first photo is listed.
-  if (!options.imageSize) headerReader.thread.start();
   return mergeMap(async (image: OrFailed<ImageRef>) => {
     if (isFailed(image)) return image;
     if (options.imageSize) return { ...image, ...options.imageSize };

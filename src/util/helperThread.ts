@@ -3,7 +3,7 @@
  * process open while idle, and it is a help, not a dependency: until it has loaded, and for good if
  * it cannot run, `ask` answers `undefined` and the caller does the work itself.
  */
-import { parentPort, Worker, type Transferable } from 'node:worker_threads';
+import { parentPort, Worker } from 'node:worker_threads';
 
 interface Request<Q> {
   id: number;
@@ -38,7 +38,7 @@ export class HelperThread<Q, A> {
 
   /**
    * Starts the thread ahead of the first request (it takes a moment to load), idle until asked.
-   * @example headerThread.start()  // as a survey chain is built
+   * @example headerReader.thread.start()  // before the first photo is asked for
    */
   start(): void {
     if (this.#broken) return;
@@ -59,10 +59,10 @@ export class HelperThread<Q, A> {
 
   /**
    * The thread's answer to `request`; `undefined`, at once, while it is loading or if it cannot
-   * run, and for requests in flight when it stops. `transfer` moves buffers instead of copying them.
-   * @example (await thread.ask({ paths })) ?? readHere(paths)
+   * run, and for requests in flight when it stops.
+   * @example (await thread.ask(paths)) ?? readHere(paths)
    */
-  ask(request: Q, transfer: readonly Transferable[] = []): Promise<A | undefined> {
+  ask(request: Q): Promise<A | undefined> {
     if (!this.#ready) this.start();
     const worker = this.#worker;
     if (this.#broken || !this.#ready || worker === undefined) return Promise.resolve(undefined);
@@ -70,7 +70,7 @@ export class HelperThread<Q, A> {
     if (this.#pending.size === 0) worker.ref();
     return new Promise((resolve) => {
       this.#pending.set(id, resolve);
-      worker.postMessage({ id, request } satisfies Request<Q>, [...transfer]);
+      worker.postMessage({ id, request } satisfies Request<Q>);
     });
   }
 
@@ -113,17 +113,18 @@ export class HelperThread<Q, A> {
 
 /**
  * The thread's side: answers each request with `handle`'s result, in the order they came, and says
- * it is ready. `handle` may name buffers of its answer to move rather than copy.
- * @example answerRequests(async ({ paths }) => ({ answer: await Promise.all(paths.map(read)) }))
+ * it is ready. A `handle` that throws ends the thread (an unhandled rejection), and the callers then
+ * do the work themselves.
+ * @example answerRequests(async (paths: string[]) => Promise.all(paths.map(read)))
  */
-export function answerRequests<Q, A>(handle: (request: Q) => Promise<{ answer: A; transfer?: Transferable[] }> | { answer: A; transfer?: Transferable[] }): void {
+export function answerRequests<Q, A>(handle: (request: Q) => Promise<A> | A): void {
   const port = parentPort;
   if (port === null) throw new Error('answerRequests runs in a worker thread.');
   let queue = Promise.resolve();
   port.on('message', ({ id, request }: Request<Q>) => {
     queue = queue.then(async () => {
-      const { answer, transfer } = await handle(request);
-      port.postMessage({ id, answer } satisfies Answer<A>, transfer ?? []);
+      const answer = await handle(request);
+      port.postMessage({ id, answer } satisfies Answer<A>);
     });
   });
   port.postMessage('ready');
