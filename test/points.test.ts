@@ -56,6 +56,15 @@ test('the same seed gives the same points; another seed other points', () => {
   assert.notDeepEqual(placePoints(method, bounds, seededRandom('1:a.jpg')), placePoints(method, bounds, seededRandom('2:a.jpg')));
 });
 
+test('the generator draws what it always drew: a survey placed again gets the same points', () => {
+  const rng = seededRandom(1);
+  assert.deepEqual([rng.next(), rng.next(), rng.next()], [0.07573103904724121, 0.606203944189474, 0.30778138362802565]);
+  const named = seededRandom('1:IMG_0001.JPG');
+  assert.deepEqual(Array.from({ length: 6 }, () => named.int(0, 3999)), [3940, 3396, 1404, 1516, 2168, 1515]);
+  const points = placePoints(parsePointMethod('stratified:5x6x1'), areaBounds(survey, 4000, 3000), seededRandom('1:IMG_0001.JPG'));
+  assert.deepEqual(points.slice(0, 3), [{ row: 862, column: 994 }, { row: 596, column: 1242 }, { row: 676, column: 1708 }]);
+});
+
 test('an image smaller than the grid is refused with its size', () => {
   assert.throws(() => placePoints(parsePointMethod('grid:10x10'), areaBounds(WHOLE_IMAGE, 8, 20), seededRandom(1)), /the annotation area \(8 × 20 pixels\) is smaller than the 10 × 10 cell grid/);
 });

@@ -108,11 +108,11 @@ export function imageResultsOf(json: unknown): ImageResult[] | undefined {
     const attributes = item.attributes;
     if (typeof attributes.url !== 'string') return undefined;
     if ('points' in attributes) {
-      if (keyCount(attributes) !== 2 || !Array.isArray(attributes.points) || !attributes.points.every(isClassifiedPoint)) return undefined;
+      if (!hasKeys(attributes, 2) || !Array.isArray(attributes.points) || !attributes.points.every(isClassifiedPoint)) return undefined;
       images.push({ url: attributes.url, ok: true, points: attributes.points as ClassifiedPoint[] });
     } else {
       const errors = attributes.errors;
-      if (keyCount(attributes) !== 2 || !Array.isArray(errors) || errors.length === 0 || !errors.every((e) => typeof e === 'string')) return undefined;
+      if (!hasKeys(attributes, 2) || !Array.isArray(errors) || errors.length === 0 || !errors.every((e) => typeof e === 'string')) return undefined;
       images.push({ url: attributes.url, ok: false, errors });
     }
   }
@@ -120,11 +120,11 @@ export function imageResultsOf(json: unknown): ImageResult[] | undefined {
 }
 
 function isClassifiedPoint(point: unknown): boolean {
-  if (!isRecord(point) || keyCount(point) !== 3) return false;
+  if (!isRecord(point) || !hasKeys(point, 3)) return false;
   const { row, column, classifications } = point;
   if (!isCount(row) || !isCount(column) || !Array.isArray(classifications) || classifications.length === 0) return false;
   for (const c of classifications as unknown[]) {
-    if (!isRecord(c) || keyCount(c) !== 4) return false;
+    if (!isRecord(c) || !hasKeys(c, 4)) return false;
     const { label_id: id, label_code: code, label_name: name, score } = c;
     if (!Number.isSafeInteger(id) || typeof code !== 'string' || typeof name !== 'string') return false;
     if (typeof score !== 'number' || !(score >= 0 && score <= 1)) return false;
@@ -140,7 +140,14 @@ function isCount(value: unknown): boolean {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
-/** Own keys: `Object.keys` uses V8's enum cache, twice as fast here as counting with `for…in`. */
-function keyCount(value: object): number {
-  return Object.keys(value).length;
+/**
+ * Whether a parsed JSON object has exactly `count` keys. Counted with `for…in` (a JSON object has
+ * no inherited enumerable keys), which stops early and, unlike `Object.keys`, builds no array: an
+ * array for each of the 180 objects of an image was a tenth of all the client allocated.
+ */
+function hasKeys(value: object, count: number): boolean {
+  let seen = 0;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  for (const _ in value) if (++seen > count) return false;
+  return seen === count;
 }

@@ -18,8 +18,9 @@ import type { OrFailed } from '../operators/failures.js';
 import { imagesOf, listImages, type ImageSource } from '../operators/listImages.js';
 import { probe } from '../operators/probe.js';
 import { givenPoints, readPointsCsv, samplePoints } from '../operators/samplePoints.js';
-import { csvHeader, csvLinesOf } from '../operators/toRows.js';
+import { csvHeader, writeCsvLines } from '../operators/toRows.js';
 import { CsvFile } from '../sinks/csv.js';
+import { LineBytes } from '../sinks/lineBytes.js';
 import { NdjsonFile } from '../sinks/lineFile.js';
 import { serveFolder, type ServedFolder } from '../sources/folderServer.js';
 import { Credits } from './credits.js';
@@ -300,9 +301,11 @@ async function annotateSurvey(
     lastCheckpoint = { images: next, at: Date.now() };
   };
 
+  const lines = new LineBytes();
   const write = async (outcome: ImageOutcome): Promise<void> => {
     if (outcome.ok) {
-      await csv.writeLines(csvLinesOf(outcome, { metadata }));
+      writeCsvLines(outcome, { metadata }, lines);
+      await csv.writeBytes(lines.take());
       await ndjson?.write({
         name: outcome.name,
         url: outcome.url,

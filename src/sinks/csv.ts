@@ -34,8 +34,8 @@ export class CsvFile {
     if (rows.length > 0) await this.file.write(rows.map(csvLine).join(''));
   }
 
-  /** Lines already formatted, each with its line break (see `csvLinesOf`). */
-  async writeLines(lines: string): Promise<void> {
+  /** Lines already formatted, each with its line break (see `writeCsvLines`). */
+  async writeBytes(lines: Uint8Array): Promise<void> {
     if (lines.length > 0) await this.file.write(lines);
   }
 

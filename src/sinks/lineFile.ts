@@ -42,8 +42,8 @@ export class OutputFile {
     return new OutputFile(stream, start);
   }
 
-  write(text: string): Promise<void> {
-    return writeWithDrain(this.stream, text);
+  write(chunk: string | Uint8Array): Promise<void> {
+    return writeWithDrain(this.stream, chunk);
   }
 
   /** Waits until everything written is on disk, and returns the file's length. */

@@ -35,16 +35,17 @@ function seedState(seed: number | string): [number, number, number, number] {
  * rng.int(0, 99); // the same number on every run with seed 42
  */
 export function seededRandom(seed: number | string): Random {
-  let [a, b, c, d] = seedState(seed);
+  // The state in a typed array: kept in closure variables, words above 2^30 were boxed numbers,
+  // a few allocations a draw, and a survey draws tens of millions.
+  const s = new Uint32Array(seedState(seed));
   const next = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    let t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    t = (t + d) | 0;
-    c = (c + t) | 0;
+    const a = s[0]!, b = s[1]!, c = s[2]!;
+    const d = (s[3]! + 1) | 0;
+    const t = (((a + b) | 0) + d) | 0;
+    s[0] = b ^ (b >>> 9);
+    s[1] = (c + (c << 3)) | 0;
+    s[2] = (((c << 21) | (c >>> 11)) + t) | 0;
+    s[3] = d;
     return (t >>> 0) / 4294967296;
   };
   for (let i = 0; i < 12; i++) next();
