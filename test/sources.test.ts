@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -26,6 +26,12 @@ test('a folder: images of every subfolder, by extension in any case, hidden file
   }
   const names = (await collect(walkFolder(root))).map((i) => i.name).sort();
   assert.deepEqual(names, ['a.JPG', 'b.png', 'site2/c.jpeg', 'site2/transect 1/d.jpg', 'site2/transect 1/e.MPO']);
+  // The same names from the folder written with a trailing slash or relative to here, each with its path.
+  for (const written of [`${root}/`, relative(process.cwd(), root)]) {
+    const images = await collect(walkFolder(written));
+    assert.deepEqual(images.map((i) => i.name).sort(), names, written);
+    for (const image of images) assert.equal(resolve(image.path!), join(root, image.name), written);
+  }
   await assert.rejects(collect(walkFolder(join(root, 'missing'))), /Cannot read the folder .*missing \(ENOENT\): check that it exists/);
 });
 
