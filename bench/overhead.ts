@@ -3,8 +3,12 @@
  * of each photo), 30 stratified points, deploy/poll/result, rows and the CSV, with a simulator that
  * answers at once (no work time, fake images, limits lifted) in another process. Also the same run
  * with `--image-size` (no probing), to show what probing costs. Target: ≥ 2,000 images/s.
+ * Before the measured runs the painted photos are flushed to disk (`sync`) and one unmeasured run
+ * warms the simulator, so that neither the disk's writing back nor the simulator's own start-up
+ * (compiling its code on the shared cores) is charged to the client.
  *   node dist/bench/overhead.js [images]
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +23,11 @@ const results = [];
 try {
   process.stderr.write(`painting ${images} photos of ${size.width}×${size.height} with EXIF…\n`);
   await paintSurvey(join(dir, 'photos'), images, { ...size, tow: true });
+  spawnSync('sync');
   const sim = await simulatorProcess(['--fake-images', `${size.width}x${size.height}`, '--workers', '64', '--job-slots', '10', ...lifted]);
   try {
     for (const [variant, extra] of [
+      ['warm-up', []],
       ['probed (dimensions and EXIF read from each photo)', []],
       ['--image-size (nothing read)', ['--image-size', `${size.width}x${size.height}`, '--no-metadata']],
     ] as const) {
@@ -33,9 +39,10 @@ try {
       if (run.code !== 0) throw new Error(`run failed: ${run.stderr}`);
       const summary = JSON.parse(await readFile(join(dir, 'results.run.json'), 'utf8')) as { annotated: number; seconds: number; points: number };
       if (summary.annotated !== images) throw new Error(`${summary.annotated} of ${images} annotated`);
+      await rm(out);
+      if (variant === 'warm-up') continue;
       results.push({ variant, images, points: summary.points, seconds: summary.seconds, imagesPerSecond: Math.round(images / summary.seconds), peakRssMb: run.peakRssMb });
       process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
-      await rm(out);
     }
   } finally {
     await sim.stop();

@@ -8,9 +8,16 @@ import { csvField } from './csv.js';
 const SLAB = 256 * 1024;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
-/** Texts kept encoded at most (label codes, names of the line's first columns): a labelset is smaller. */
+/** Fields kept encoded at most (label codes): a labelset has fewer. */
 const MAX_CACHED = 4096;
 
+/**
+ * Lines built field by field as bytes, taken a piece at a time for a file.
+ * @example
+ * const out = new LineBytes();
+ * out.text('IMG_0001.JPG').count(118).count(554).field('CCA').newline();
+ * await csv.writeBytes(out.take()); // IMG_0001.JPG,118,554,CCA\n
+ */
 export class LineBytes {
   private slab: Buffer;
   /** Where the next byte goes, and where the bytes not yet taken start. */
