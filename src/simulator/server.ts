@@ -14,6 +14,7 @@ import { checkFakeImage, checkImage, MAX_IMAGE_PIXELS } from './imageCheck.js';
 import { JobBoard, type SimJob } from './jobs.js';
 import { classifyPixel, DEFAULT_LABELSET, hexToRgb, type Label } from './labelset.js';
 import type { Classification } from '../coralnet/schemas.js';
+import { resultBody } from './resultBody.js';
 import { RequestWindows } from './throttle.js';
 import { parseJsonKeepingFloats, validateDeployBody } from './validation.js';
 
@@ -119,7 +120,7 @@ interface Reply {
   headers?: Record<string, string>;
   body?: unknown;
   /** A body already written as JSON. */
-  json?: string;
+  json?: string | Buffer;
 }
 
 const errorReply = (status: number, detail: string, pointer?: string, headers?: Record<string, string>): Reply => ({
@@ -240,30 +241,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   });
 
   // A result of 100 images × 30 points classifies 3000 pixels: each colour once (fake images have
-  // five), its classifications kept as JSON text, so that answering a result (1.5 MB) is a join of
+  // five), its classifications kept as JSON bytes, so that answering a result (1.5 MB) is a copy of
   // cached pieces rather than a serialisation of 15,000 objects, and does not hold up other requests.
-  const classified = new Map<number, string>();
-  const classificationsJson = (rgb: readonly [number, number, number]): string => {
+  const classified = new Map<number, Buffer>();
+  const classificationsJson = (rgb: readonly [number, number, number]): Buffer => {
     const key = (rgb[0] << 16) | (rgb[1] << 8) | rgb[2];
     let found = classified.get(key);
     if (found === undefined) {
       if (classified.size >= 65_536) classified.clear();
-      found = JSON.stringify(classifyPixel(rgb, labelset) satisfies Classification[]);
+      found = Buffer.from(JSON.stringify(classifyPixel(rgb, labelset) satisfies Classification[]));
       classified.set(key, found);
     }
     return found;
-  };
-
-  /** The result body, as `JSON.stringify` would write it. */
-  const resultJson = (job: SimJob): string => {
-    const images = job.units.map((unit) => {
-      const url = JSON.stringify(unit.url);
-      if (!unit.outcome?.ok) return `{"type":"image","id":${url},"attributes":${JSON.stringify({ url: unit.url, errors: [unit.outcome?.error ?? 'Unknown error'] })}}`;
-      const { pixels } = unit.outcome as { pixels: Array<readonly [number, number, number]> };
-      const points = unit.points.map((point, i) => `{"row":${point.row},"column":${point.column},"classifications":${classificationsJson(pixels[i]!)}}`);
-      return `{"type":"image","id":${url},"attributes":{"url":${url},"points":[${points.join(',')}]}}`;
-    });
-    return `{"data":[${images.join(',')}]}`;
   };
 
   /** Django REST framework's TokenAuthentication, with its messages. */
@@ -365,7 +354,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       stats.injectedConflicts++;
       return errorReply(409, "This job isn't finished yet");
     }
-    return { status: 200, json: resultJson(job) };
+    return { status: 200, json: resultBody(job.units, classificationsJson) };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -405,7 +394,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return;
     }
     const headers: Record<string, string> = { ...reply.headers };
-    let payload = '';
+    let payload: string | Buffer = '';
     if (reply.json !== undefined || reply.body !== undefined) {
       headers['content-type'] = JSON_API;
       payload = reply.json ?? JSON.stringify(reply.body);

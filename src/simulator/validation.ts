@@ -76,7 +76,12 @@ export function validateDeployBody(body: unknown): { images: Array<{ url: string
 }
 
 
-const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+/**
+ * Where a number with a fraction or exponent could stand: at the start, or after `:`, `[` or `,`,
+ * and before `,`, `}`, `]` or the end. Every float literal of a JSON text matches; so may text
+ * inside a string (a URL ending `,1.5]`), which only costs the exact search below.
+ */
+const MAYBE_FLOAT = /(?:^|[:[,])\s*-?\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+)\s*(?:[,}\]]|$)/;
 
 /**
  * JSON.parse, but numbers written as floats become {@link FloatLiteral}, so that `10.0` fails the
@@ -84,8 +89,8 @@ const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
  */
 export function parseJsonKeepingFloats(text: string): unknown {
   const parsed: unknown = JSON.parse(text); // throws the parse error, positions as the client sent it
-  // Most bodies have no float at all: with the strings blanked, no digit is followed by `.`, `e` or `E`.
-  if (!/\d[.eE]/.test(text.replace(JSON_STRING, '""'))) return parsed;
+  // Most bodies have no float at all, and one search over the text tells.
+  if (!MAYBE_FLOAT.test(text)) return parsed;
   const floats: number[] = [];
   // Mark float literals outside strings with a sentinel string, then swap them back after parsing.
   const marked = text.replace(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g, (token) => {
