@@ -162,10 +162,10 @@ export class Journal {
       if (record.t === 'resumed') this.resumes += record.times ?? 1;
       this.deploys.apply(record);
       if (record.t === 'written' && this.appended >= this.compactBytes) return this.compact(record);
-      const line = `${JSON.stringify(record)}\n`;
+      const line = Buffer.from(`${JSON.stringify(record)}\n`);
       await this.handle.appendFile(line);
       await this.handle.datasync();
-      this.appended += Buffer.byteLength(line);
+      this.appended += line.length;
     });
     this.queue = done.catch(() => undefined);
     return done;

@@ -9,6 +9,7 @@ import { CoralNetClient, CORALNET_API, type ClientEvent } from '../coralnet/clie
 import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
 import type { RateWindow } from '../util/duration.js';
 import { isLoopbackHost } from '../util/loopback.js';
+import { headerReader } from '../images/headerReader.js';
 import type { AnnotationArea, PointMethod } from '../images/points.js';
 import type { ImageOutcome, ImageRef, PlannedImage, ProbedImage } from '../model.js';
 import { annotate, chunksAtOnce } from '../operators/annotate.js';
@@ -143,6 +144,8 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
   let served: ServedFolder | undefined;
   let urlOf: ((image: ImageRef) => string) | undefined;
   const folder = options.imagesFolder ?? (typeof options.source === 'string' && (await stat(options.source).catch(() => undefined))?.isDirectory() ? options.source : undefined);
+  // A folder's photos are read on the header thread: it loads while the run connects.
+  if (folder !== undefined && options.imageSize === undefined) headerReader.thread.start();
   if (options.urlPrefix !== undefined) {
     const prefix = options.urlPrefix.endsWith('/') ? options.urlPrefix : `${options.urlPrefix}/`;
     urlOf = (image) => prefix + image.name.split('/').map(encodeURIComponent).join('/');

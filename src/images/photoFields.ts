@@ -3,7 +3,7 @@
  * DateTimeOriginal and GPS position. Shared by the probe on the main thread and the header reader
  * thread, so both give the same answer for the same bytes.
  */
-import exifr from 'exifr';
+import exifr from 'exifr/dist/full.esm.mjs';
 import { jpegHeader } from './jpegHeader.js';
 
 /** Enough of a JPEG to hold its EXIF block and frame header in practice. */

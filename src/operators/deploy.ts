@@ -12,13 +12,21 @@ export interface SubmittedJob {
 
 /** The request entries of images: one per 200 points, in order. */
 export function requestEntries(images: readonly PlannedImage[]): ImageRequest[] {
-  return images.flatMap((image) => {
-    if (image.url === undefined) throw new Error(`${image.name} has no URL CoralNet can download: publish the images first.`);
-    const entries: ImageRequest[] = [];
-    for (let i = 0; i < image.points.length; i += MAX_POINTS_PER_IMAGE) entries.push({ url: image.url, points: image.points.slice(i, i + MAX_POINTS_PER_IMAGE) });
-    return entries;
-  });
+  return images.flatMap(entriesOfImage);
 }
+
+function entriesOfImage(image: PlannedImage): ImageRequest[] {
+  const url = image.url;
+  if (url === undefined) throw new Error(`${image.name} has no URL CoralNet can download: publish the images first.`);
+  const points = image.points;
+  if (points.length <= MAX_POINTS_PER_IMAGE) return [{ url, points }];
+  const entries: ImageRequest[] = [];
+  for (let i = 0; i < points.length; i += MAX_POINTS_PER_IMAGE) entries.push({ url, points: points.slice(i, i + MAX_POINTS_PER_IMAGE) });
+  return entries;
+}
+
+/** An image as it goes out again: one more send. */
+const sentAgain = (image: PlannedImage): PlannedImage => ({ ...image, attempts: image.attempts + 1 });
 
 /**
  * Told just before each deploy is sent (with the highest job id the account had then) and once
@@ -37,7 +45,7 @@ export interface DeployHooks {
  */
 export function deploy(client: CoralNetClient, classifierId: number | string, hooks: DeployHooks = {}): OperatorFunction<PlannedImage[], SubmittedJob> {
   return concatMap(async (chunk) => {
-    const images = chunk.map((image) => ({ ...image, attempts: image.attempts + 1 }));
+    const images = chunk.map(sentAgain);
     const job = await client.deploy(classifierId, requestEntries(images), {
       journal: {
         beforeSend: async (knownMax) => hooks.beforeSend?.(images, knownMax),

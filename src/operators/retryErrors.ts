@@ -12,20 +12,27 @@ export const isTransientFailure = (message: string): boolean => /URLDownloadErro
 
 /** Joins the entries of a finished job back into one outcome per image. */
 export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage; outcome: ImageOutcome }> {
-  let next = 0;
   const jobIds = [finished.job.id];
-  return finished.images.map((planned) => {
-    const failure = (reason: string, transient: boolean): { planned: PlannedImage; outcome: ImageOutcome } => ({
-      planned,
-      outcome: { name: planned.name, seq: planned.seq, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason, transient, attempts: planned.attempts, jobIds },
-    });
-    if (!Array.isArray(finished.results)) return failure(`job ${finished.job.id} is gone from the server: ${finished.results.gone}`, true);
-    const results = finished.results.slice(next, next + entriesOf(planned));
-    next += results.length;
-    const failed = results.find((r) => !r.ok);
-    if (failed && !failed.ok) return failure(failed.errors.join(' | '), isTransientFailure(failed.errors.join(' ')));
-    return { planned, outcome: { ...planned, ok: true, classified: results.flatMap((r) => (r.ok ? r.points : [])), jobIds } };
+  const outcomes: Array<{ planned: PlannedImage; outcome: ImageOutcome }> = [];
+  const failure = (planned: PlannedImage, reason: string, transient: boolean): { planned: PlannedImage; outcome: ImageOutcome } => ({
+    planned,
+    outcome: { name: planned.name, seq: planned.seq, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason, transient, attempts: planned.attempts, jobIds },
   });
+  const results = finished.results;
+  if (!Array.isArray(results)) {
+    for (const planned of finished.images) outcomes.push(failure(planned, `job ${finished.job.id} is gone from the server: ${results.gone}`, true));
+    return outcomes;
+  }
+  let next = 0;
+  for (const planned of finished.images) {
+    // An image over 200 points was sent as several entries, in order.
+    const entries = results.slice(next, next + entriesOf(planned));
+    next += entries.length;
+    const failed = entries.find((entry) => !entry.ok);
+    if (failed && !failed.ok) outcomes.push(failure(planned, failed.errors.join(' | '), isTransientFailure(failed.errors.join(' '))));
+    else outcomes.push({ planned, outcome: { ...planned, ok: true, classified: entries.length === 1 && entries[0]!.ok ? entries[0]!.points : entries.flatMap((entry) => (entry.ok ? entry.points : [])), jobIds } });
+  }
+  return outcomes;
 }
 
 export interface RetryErrorsOptions {
