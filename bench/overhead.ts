@@ -6,23 +6,35 @@
  * Before the measured runs the painted photos are flushed to disk (`sync`) and one unmeasured run
  * warms the simulator, so that neither the disk's writing back nor the simulator's own start-up
  * (compiling its code on the shared cores) is charged to the client.
- *   node dist/bench/overhead.js [images]
+ *
+ * 20,000 photos by default, the size of a small survey: a run of a few seconds is mostly the
+ * process's start (V8 compiling the hot code takes ~1.5 s of CPU), which a survey of 10,000 or more
+ * photos spreads thin. At most 5,000 distinct photos are painted (painting is the slow part);
+ * the rest are hard links to them in further transect folders (`t2/`, `t3/`, …), read like any other
+ * file. Each run's CPU time, and the simulator's, are given beside the wall time.
+ *   node dist/bench/overhead.js [images] [painted]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paintSurvey } from '../src/demo/syntheticSurvey.js';
-import { machine, measuredRun, simulatorProcess } from './lib.js';
+import { cpuSeconds, machine, measuredRun, simulatorProcess } from './lib.js';
 
-const images = Number(process.argv[2] ?? 5000);
+const images = Number(process.argv[2] ?? 20_000);
+const painted = Math.min(images, Number(process.argv[3] ?? 5_000));
 const size = { width: 1600, height: 1200 };
 const lifted = ['--burst', '100000000/1m', '--sustained', '100000000/1h'];
 const dir = await mkdtemp(join(tmpdir(), 'reefstream-bench-'));
 const results = [];
 try {
-  process.stderr.write(`painting ${images} photos of ${size.width}×${size.height} with EXIF…\n`);
-  await paintSurvey(join(dir, 'photos'), images, { ...size, tow: true });
+  process.stderr.write(`painting ${painted} photos of ${size.width}×${size.height} with EXIF…\n`);
+  const photos = await paintSurvey(join(dir, 'photos', 't1'), painted, { ...size, tow: true });
+  for (let n = painted, transect = 2; n < images; transect++) {
+    await mkdir(join(dir, 'photos', `t${transect}`));
+    for (const photo of photos.slice(0, images - n)) await link(photo.path, join(dir, 'photos', `t${transect}`, photo.name));
+    n += Math.min(painted, images - n);
+  }
   spawnSync('sync');
   const sim = await simulatorProcess(['--fake-images', `${size.width}x${size.height}`, '--workers', '64', '--job-slots', '10', ...lifted]);
   try {
@@ -32,6 +44,7 @@ try {
       ['--image-size (nothing read)', ['--image-size', `${size.width}x${size.height}`, '--no-metadata']],
     ] as const) {
       const out = join(dir, 'results.csv');
+      const simCpuBefore = await cpuSeconds(sim.pid);
       const run = await measuredRun(
         ['run', '--api', sim.url, '--user', 'surveyor', '--classifier', '1', '--source', join(dir, 'photos'), '--points', 'stratified:5x6x1', '--out', out, ...extra, ...lifted],
         { CORALNET_TOKEN: sim.token },
@@ -41,7 +54,17 @@ try {
       if (summary.annotated !== images) throw new Error(`${summary.annotated} of ${images} annotated`);
       await rm(out);
       if (variant === 'warm-up') continue;
-      results.push({ variant, images, points: summary.points, seconds: summary.seconds, imagesPerSecond: Math.round(images / summary.seconds), peakRssMb: run.peakRssMb });
+      const simulatorCpuSeconds = ((await cpuSeconds(sim.pid)) ?? 0) - (simCpuBefore ?? 0);
+      results.push({
+        variant,
+        images,
+        points: summary.points,
+        seconds: summary.seconds,
+        imagesPerSecond: Math.round(images / summary.seconds),
+        peakRssMb: run.peakRssMb,
+        clientCpuSeconds: run.cpuSeconds,
+        simulatorCpuSeconds: Math.round(simulatorCpuSeconds * 100) / 100,
+      });
       process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
     }
   } finally {
