@@ -11,8 +11,10 @@
  * process's start (V8 compiling the hot code takes ~1.5 s of CPU), which a survey of 10,000 or more
  * photos spreads thin. At most 5,000 distinct photos are painted (painting is the slow part);
  * the rest are hard links to them in further transect folders (`t2/`, `t3/`, …), read like any other
- * file. Each run's CPU time, and the simulator's, are given beside the wall time.
- *   node dist/bench/overhead.js [images] [painted]
+ * file. Each run's CPU time, and the simulator's, are given beside the wall time. The two variants
+ * take turns for `rounds` rounds (3 by default), and the median of each is given: this host's speed
+ * swings by a quarter from one minute to the next.
+ *   node dist/bench/overhead.js [images] [painted] [rounds]
  */
 import { spawnSync } from 'node:child_process';
 import { link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -23,10 +25,17 @@ import { cpuSeconds, machine, measuredRun, simulatorProcess } from './lib.js';
 
 const images = Number(process.argv[2] ?? 20_000);
 const painted = Math.min(images, Number(process.argv[3] ?? 5_000));
+const rounds = Number(process.argv[4] ?? 3);
 const size = { width: 1600, height: 1200 };
 const lifted = ['--burst', '100000000/1m', '--sustained', '100000000/1h'];
 const dir = await mkdtemp(join(tmpdir(), 'reefstream-bench-'));
 const results = [];
+const medians: Array<{ variant: string; images: number; rounds: number; medianImagesPerSecond: number }> = [];
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : Math.round((sorted[middle - 1]! + sorted[middle]!) / 2);
+};
 try {
   process.stderr.write(`painting ${painted} photos of ${size.width}×${size.height} with EXIF…\n`);
   const photos = await paintSurvey(join(dir, 'photos', 't1'), painted, { ...size, tow: true });
@@ -38,11 +47,11 @@ try {
   spawnSync('sync');
   const sim = await simulatorProcess(['--fake-images', `${size.width}x${size.height}`, '--workers', '64', '--job-slots', '10', ...lifted]);
   try {
-    for (const [variant, extra] of [
-      ['warm-up', []],
-      ['probed (dimensions and EXIF read from each photo)', []],
-      ['--image-size (nothing read)', ['--image-size', `${size.width}x${size.height}`, '--no-metadata']],
-    ] as const) {
+    const probed = 'probed (dimensions and EXIF read from each photo)';
+    const unprobed = '--image-size (nothing read)';
+    const variants: Array<[string, string[]]> = [['warm-up', []]];
+    for (let round = 0; round < rounds; round++) variants.push([probed, []], [unprobed, ['--image-size', `${size.width}x${size.height}`, '--no-metadata']]);
+    for (const [variant, extra] of variants) {
       const out = join(dir, 'results.csv');
       const simCpuBefore = await cpuSeconds(sim.pid);
       const run = await measuredRun(
@@ -67,10 +76,14 @@ try {
       });
       process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
     }
+    for (const variant of [probed, unprobed]) {
+      const rates = results.filter((r) => r.variant === variant).map((r) => r.imagesPerSecond);
+      medians.push({ variant, images, rounds: rates.length, medianImagesPerSecond: median(rates) });
+    }
   } finally {
     await sim.stop();
   }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
-process.stdout.write(`${JSON.stringify({ date: new Date().toISOString().slice(0, 10), machine: machine(), results }, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify({ date: new Date().toISOString().slice(0, 10), machine: machine(), results, medians }, null, 2)}\n`);

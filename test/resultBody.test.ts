@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyPixel } from '../src/simulator/labelset.js';
-import { resultBody, type ResultUnit, type Rgb } from '../src/simulator/resultBody.js';
+import { classifyPixel, type Rgb } from '../src/simulator/labelset.js';
+import { resultBody, type ResultUnit } from '../src/simulator/resultBody.js';
 
 const classifications = (rgb: Rgb): Buffer => Buffer.from(JSON.stringify(classifyPixel(rgb)));
 

@@ -25,8 +25,8 @@ function entriesOfImage(image: PlannedImage): ImageRequest[] {
   return entries;
 }
 
-/** An image as it goes out again: one more send. */
-const sentAgain = (image: PlannedImage): PlannedImage => ({ ...image, attempts: image.attempts + 1 });
+/** An image about to be sent: its sends counted up. */
+const nextAttempt = (image: PlannedImage): PlannedImage => ({ ...image, attempts: image.attempts + 1 });
 
 /**
  * Told just before each deploy is sent (with the highest job id the account had then) and once
@@ -45,7 +45,7 @@ export interface DeployHooks {
  */
 export function deploy(client: CoralNetClient, classifierId: number | string, hooks: DeployHooks = {}): OperatorFunction<PlannedImage[], SubmittedJob> {
   return concatMap(async (chunk) => {
-    const images = chunk.map(sentAgain);
+    const images = chunk.map(nextAttempt);
     const job = await client.deploy(classifierId, requestEntries(images), {
       journal: {
         beforeSend: async (knownMax) => hooks.beforeSend?.(images, knownMax),

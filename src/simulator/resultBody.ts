@@ -6,14 +6,13 @@
  */
 import type { UnitOutcome } from './imageCheck.js';
 import type { PointSpec } from './jobs.js';
+import type { Rgb } from './labelset.js';
 
 export interface ResultUnit {
   url: string;
   points: readonly PointSpec[];
   outcome?: UnitOutcome;
 }
-
-export type Rgb = readonly [number, number, number];
 
 /**
  * The result body of `units` as `JSON.stringify` writes it:
