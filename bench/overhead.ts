@@ -7,9 +7,9 @@
  * warms the simulator, so that neither the disk's writing back nor the simulator's own start-up
  * (compiling its code on the shared cores) is charged to the client.
  *
- * 20,000 photos by default, the size of a small survey: a run of a few seconds is mostly the
- * process's start (V8 compiling the hot code takes ~1.5 s of CPU), which a survey of 10,000 or more
- * photos spreads thin. At most 5,000 distinct photos are painted (painting is the slow part);
+ * 20,000 photos by default, the size of a small survey: a run of a few seconds carries the
+ * process's start (V8 compiling the hot code is about a fifth of a 5,000-photo run's CPU), which a
+ * survey of 10,000 or more photos spreads thin. At most 5,000 distinct photos are painted (painting is the slow part);
  * the rest are hard links to them in further transect folders (`t2/`, `t3/`, …), read like any other
  * file. Each run's CPU time, and the simulator's, are given beside the wall time. The two variants
  * take turns for `rounds` rounds (3 by default), and the median of each is given: this host's speed
