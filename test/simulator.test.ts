@@ -134,6 +134,14 @@ describe('simulator: deploy request checks, in the server order', () => {
     const inUrl = '{"data":[{"type":"image","attributes":{"url":"http://h/IMG_10.0.jpg","points":[{"row":1e1,"column":2}]}}]}';
     const exponent = await api(sim.url, 'POST', 'classifier/1/deploy/', { token: sim.token, rawBody: inUrl });
     assert.deepEqual(exponent.json, { errors: [{ detail: 'Ensure this element is an integer.', source: { pointer: '/data/0/attributes/points/0/row' } }] });
+    // JSON's whitespace around a float leaves it a float.
+    const spaced = '{"data": [{"type": "image", "attributes": {"url": "u", "points": [{"row": 2, "column":\n 10.0 }]}}]}';
+    const spacedAnswer = await api(sim.url, 'POST', 'classifier/1/deploy/', { token: sim.token, rawBody: spaced });
+    assert.deepEqual(spacedAnswer.json, { errors: [{ detail: 'Ensure this element is an integer.', source: { pointer: '/data/0/attributes/points/0/column' } }] });
+    // A URL that reads like a float after a comma holds none: the body is taken.
+    const lookalike = '{"data":[{"type":"image","attributes":{"url":"http://h/a,1.5]/b.jpg","points":[{"row":1,"column":2}]}}]}';
+    const taken = await api(sim.url, 'POST', 'classifier/1/deploy/', { token: sim.token, rawBody: lookalike });
+    assert.equal(taken.status, 202, taken.text);
   });
 
   test('a JSON parse error is a 400 without pointer', async (t) => {
