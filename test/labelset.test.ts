@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyPixel, DEFAULT_LABELSET, hexToRgb } from '../src/simulator/labelset.js';
+import { classifyPixel, DEFAULT_LABELSET, hexToRgb, packRgb, unpackRgb } from '../src/simulator/labelset.js';
 
 test('each label colour is classified as its own label, best first, scores summing to 1', () => {
   for (const label of DEFAULT_LABELSET) {
@@ -36,4 +36,10 @@ test('a tie goes to the lower id, and equal distances score equally', () => {
 
 test('fewer than five labels give as many classifications as labels', () => {
   assert.equal(classifyPixel([0, 0, 0], DEFAULT_LABELSET.slice(0, 3)).length, 3);
+});
+
+test('a colour packed as 0xRRGGBB unpacks to itself', () => {
+  assert.equal(packRgb([255, 127, 80]), 0xff7f50);
+  assert.deepEqual(unpackRgb(0xff7f50), [255, 127, 80]);
+  for (const label of DEFAULT_LABELSET) assert.deepEqual(unpackRgb(packRgb(hexToRgb(label.colour))), hexToRgb(label.colour));
 });

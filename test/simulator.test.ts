@@ -423,8 +423,8 @@ describe('simulator: fake images', () => {
 test('workers: a shared pool takes units across jobs in request order; with workers per job, jobs go side by side', async () => {
   const units = (n: number) => Array.from({ length: n }, (_, i) => ({ url: `https://example.org/${i}.jpg`, points: [{ row: 0, column: 0 }] }));
   const boards = [
-    new JobBoard({ workers: 2, imageMs: 20, expireAfterMs: 60_000, process: () => Promise.resolve({ ok: true as const, pixels: [[0, 0, 0] as const] }) }),
-    new JobBoard({ workers: 2, jobWorkers: 1, imageMs: 20, expireAfterMs: 60_000, process: () => Promise.resolve({ ok: true as const, pixels: [[0, 0, 0] as const] }) }),
+    new JobBoard({ workers: 2, imageMs: 20, expireAfterMs: 60_000, process: () => Promise.resolve({ ok: true as const, pixels: [0x000000] }) }),
+    new JobBoard({ workers: 2, jobWorkers: 1, imageMs: 20, expireAfterMs: 60_000, process: () => Promise.resolve({ ok: true as const, pixels: [0x000000] }) }),
   ];
   const started = boards.map((board) => {
     const jobs = [board.create('u', 1, units(3)), board.create('u', 1, units(3)), board.create('u', 1, units(3))];

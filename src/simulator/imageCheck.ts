@@ -4,12 +4,14 @@
  */
 import sharp, { type OutputInfo } from 'sharp';
 import { fetch } from 'undici';
-import type { Rgb } from './labelset.js';
+import type { PointList } from './jobs.js';
+import { packRgb } from './labelset.js';
 
 /** 8000 × 8000: larger images are refused. */
 export const MAX_IMAGE_PIXELS = 64_000_000;
 
-export type UnitOutcome = { ok: true; pixels: Rgb[] } | { ok: false; error: string };
+/** `pixels`: the colour under each point, packed `0xRRGGBB`. */
+export type UnitOutcome = { ok: true; pixels: number[] } | { ok: false; error: string };
 
 export interface ImageCheckOptions {
   downloadTimeoutMs: number;
@@ -56,8 +58,10 @@ async function download(url: string, timeoutMs: number): Promise<Buffer | UnitOu
   }
 }
 
-function pointOutside(url: string, points: ReadonlyArray<{ row: number; column: number }>, width: number, height: number): UnitOutcome | undefined {
-  for (const { row, column } of points) {
+function pointOutside(url: string, points: PointList, width: number, height: number): UnitOutcome | undefined {
+  for (let i = 0; i < points.length; i += 2) {
+    const row = points[i]!;
+    const column = points[i + 1]!;
     if (row > height - 1) return { ok: false, error: `spacer.exceptions.RowColumnInvalidError: ${url}: Row value ${row} falls outside this image's valid range of 0-${height - 1}.` };
     if (column > width - 1) return { ok: false, error: `spacer.exceptions.RowColumnInvalidError: ${url}: Column value ${column} falls outside this image's valid range of 0-${width - 1}.` };
   }
@@ -86,11 +90,15 @@ export function fakePixel(url: string, row: number, column: number, colours: rea
  */
 export function checkFakeImage(
   url: string,
-  points: ReadonlyArray<{ row: number; column: number }>,
+  points: PointList,
   size: { width: number; height: number },
   colours: readonly (readonly [number, number, number])[],
 ): UnitOutcome {
-  return pointOutside(url, points, size.width, size.height) ?? { ok: true, pixels: points.map(({ row, column }) => fakePixel(url, row, column, colours)) };
+  const outside = pointOutside(url, points, size.width, size.height);
+  if (outside) return outside;
+  const pixels = new Array<number>(points.length / 2);
+  for (let i = 0; i < points.length; i += 2) pixels[i / 2] = packRgb(fakePixel(url, points[i]!, points[i + 1]!, colours));
+  return { ok: true, pixels };
 }
 
 /**
@@ -99,7 +107,7 @@ export function checkFakeImage(
  */
 export async function checkImage(
   url: string,
-  points: ReadonlyArray<{ row: number; column: number }>,
+  points: PointList,
   options: ImageCheckOptions,
 ): Promise<UnitOutcome> {
   const data = await download(url, options.downloadTimeoutMs);
@@ -129,10 +137,11 @@ export async function checkImage(
     return { ok: false, error: `PIL.UnidentifiedImageError: cannot identify image file <_io.BytesIO object at ${fakeAddress(url)}>` };
   }
   const { channels } = raw.info;
-  const pixels = points.map(({ row, column }): Rgb => {
-    const at = (row * raw.info.width + column) * channels;
+  const pixels = new Array<number>(points.length / 2);
+  for (let i = 0; i < points.length; i += 2) {
+    const at = (points[i]! * raw.info.width + points[i + 1]!) * channels;
     const r = raw.data[at]!;
-    return channels >= 3 ? [r, raw.data[at + 1]!, raw.data[at + 2]!] : [r, r, r];
-  });
+    pixels[i / 2] = channels >= 3 ? packRgb([r, raw.data[at + 1]!, raw.data[at + 2]!]) : packRgb([r, r, r]);
+  }
   return { ok: true, pixels };
 }

@@ -22,6 +22,11 @@ export const DEFAULT_LABELSET: readonly Label[] = [
 
 export type Rgb = readonly [number, number, number];
 
+/** A colour as one number, `0xRRGGBB`: what the simulator keeps for each point of a job. */
+export const packRgb = (rgb: Rgb): number => (rgb[0] << 16) | (rgb[1] << 8) | rgb[2];
+
+export const unpackRgb = (packed: number): Rgb => [(packed >> 16) & 0xff, (packed >> 8) & 0xff, packed & 0xff];
+
 const parsedColours = new Map<string, Rgb>();
 
 /** `#RRGGBB` as numbers; remembered, since the classifier asks for each label at every point. */

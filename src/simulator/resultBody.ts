@@ -5,12 +5,11 @@
  * on the same machine.
  */
 import type { UnitOutcome } from './imageCheck.js';
-import type { PointSpec } from './jobs.js';
-import type { Rgb } from './labelset.js';
+import type { PointList } from './jobs.js';
 
 export interface ResultUnit {
   url: string;
-  points: readonly PointSpec[];
+  points: PointList;
   outcome?: UnitOutcome;
 }
 
@@ -18,11 +17,11 @@ export interface ResultUnit {
  * The result body of `units` as `JSON.stringify` writes it:
  * `{"data":[{"type":"image","id":URL,"attributes":{"url":URL,"points":[{"row":…,"column":…,"classifications":[…]}]}}]}`,
  * or `"attributes":{"url":URL,"errors":[…]}` for an image that failed. `classificationsOf` gives
- * the classifications of a point's pixel as JSON bytes (fake images have a few colours: the caller
- * keeps them encoded).
- * @example resultBody(job.units, (rgb) => Buffer.from(JSON.stringify(classifyPixel(rgb)))).toString()  // '{"data":[{"type":"image",…'
+ * the classifications of a point's pixel (packed `0xRRGGBB`) as JSON bytes (fake images have a few
+ * colours: the caller keeps them encoded).
+ * @example resultBody(job.units, (pixel) => Buffer.from(JSON.stringify(classifyPixel(unpackRgb(pixel))))).toString()  // '{"data":[{"type":"image",…'
  */
-export function resultBody(units: readonly ResultUnit[], classificationsOf: (pixel: Rgb) => Buffer): Buffer {
+export function resultBody(units: readonly ResultUnit[], classificationsOf: (pixel: number) => Buffer): Buffer {
   const pieces: Array<string | Buffer> = [];
   let size = 0;
   /** `text` holds only ASCII (numbers and JSON punctuation): a byte a character. */
@@ -43,13 +42,14 @@ export function resultBody(units: readonly ResultUnit[], classificationsOf: (pix
       return;
     }
     any(`${i === 0 ? '' : ','}{"type":"image","id":${url},"attributes":{"url":${url},"points":[`);
-    unit.points.forEach((point, j) => {
+    const points = unit.points;
+    for (let j = 0; j < points.length; j += 2) {
       // Rows and columns are whole numbers: the deploy check saw to it.
-      ascii(`${j === 0 ? '' : '},'}{"row":${point.row},"column":${point.column},"classifications":`);
-      const classifications = classificationsOf(outcome.pixels[j]!);
+      ascii(`${j === 0 ? '' : '},'}{"row":${points[j]!},"column":${points[j + 1]!},"classifications":`);
+      const classifications = classificationsOf(outcome.pixels[j / 2]!);
       pieces.push(classifications);
       size += classifications.length;
-    });
+    }
     ascii(unit.points.length === 0 ? ']}}' : '}]}}');
   });
   ascii(']}');

@@ -12,7 +12,7 @@ import { isLoopbackHost } from '../util/loopback.js';
 import { seededRandom } from '../util/random.js';
 import { checkFakeImage, checkImage, MAX_IMAGE_PIXELS } from './imageCheck.js';
 import { JobBoard, type SimJob } from './jobs.js';
-import { classifyPixel, DEFAULT_LABELSET, hexToRgb, type Label, type Rgb } from './labelset.js';
+import { classifyPixel, DEFAULT_LABELSET, hexToRgb, unpackRgb, type Label } from './labelset.js';
 import type { Classification } from '../coralnet/schemas.js';
 import { resultBody } from './resultBody.js';
 import { RequestWindows } from './throttle.js';
@@ -244,13 +244,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   // five), its classifications kept as JSON bytes, so that answering a result (1.5 MB) is a copy of
   // cached pieces rather than a serialisation of 15,000 objects, and does not hold up other requests.
   const classified = new Map<number, Buffer>();
-  const classificationsJson = (rgb: Rgb): Buffer => {
-    const key = (rgb[0] << 16) | (rgb[1] << 8) | rgb[2];
-    let found = classified.get(key);
+  const classificationsJson = (pixel: number): Buffer => {
+    let found = classified.get(pixel);
     if (found === undefined) {
       if (classified.size >= 65_536) classified.clear();
-      found = Buffer.from(JSON.stringify(classifyPixel(rgb, labelset) satisfies Classification[]));
-      classified.set(key, found);
+      found = Buffer.from(JSON.stringify(classifyPixel(unpackRgb(pixel), labelset) satisfies Classification[]));
+      classified.set(pixel, found);
     }
     return found;
   };
