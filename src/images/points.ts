@@ -75,6 +75,29 @@ export function cells(bounds: AreaBounds, rows: number, columns: number): Array<
   return out;
 }
 
+type Grid = ReturnType<typeof cells>;
+
+/** The last grid made, for the next image: a survey's photos mostly share one size and so one grid. */
+let lastGrid: { bounds: AreaBounds; rows: number; columns: number; grid: Grid } | undefined;
+
+function cellsOf(bounds: AreaBounds, rows: number, columns: number): Grid {
+  const last = lastGrid;
+  if (
+    last !== undefined &&
+    last.rows === rows &&
+    last.columns === columns &&
+    last.bounds.minRow === bounds.minRow &&
+    last.bounds.maxRow === bounds.maxRow &&
+    last.bounds.minColumn === bounds.minColumn &&
+    last.bounds.maxColumn === bounds.maxColumn
+  ) {
+    return last.grid;
+  }
+  const grid = cells(bounds, rows, columns);
+  lastGrid = { bounds: { ...bounds }, rows, columns, grid };
+  return grid;
+}
+
 export function pointCount(method: PointMethod): number {
   switch (method.kind) {
     case 'random':
@@ -108,7 +131,7 @@ export function placePoints(method: PointMethod, bounds: AreaBounds, rng: Random
   if (H < method.rows || W < method.columns) {
     throw new Error(`the annotation area (${W} × ${H} pixels) is smaller than the ${method.columns} × ${method.rows} cell grid`);
   }
-  const grid = cells(bounds, method.rows, method.columns);
+  const grid = cellsOf(bounds, method.rows, method.columns);
   if (method.kind === 'grid') {
     return grid.map((cell) => ({ row: Math.floor((cell.rows[0] + cell.rows[1]) / 2), column: Math.floor((cell.columns[0] + cell.columns[1]) / 2) }));
   }
