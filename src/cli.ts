@@ -31,7 +31,7 @@ import type { ImageRef } from './model.js';
 // before a full collection, which a million-image run paid in peak memory. Growing it by half kept
 // the headroom under the young generation's size, where V8 starts marking again as soon as a full
 // collection ends: 30 of them in 20,000 photos, and ~4 s of marking on the other core. Doubling
-// it: 16, and 8 % less CPU, for ~10 MB more memory (bench/README.md).
+// it: 16, and 8 % less CPU, for 10–20 MB more peak memory (bench/README.md).
 setFlagsFromString('--heap-growing-percent=100');
 
 class UsageError extends Error {}

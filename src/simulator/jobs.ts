@@ -19,7 +19,7 @@ export interface PointSpec {
 export type PointList = readonly number[];
 
 export function pointList(points: readonly PointSpec[]): number[] {
-  // Made at its final length: an array grown by `push` keeps a third more room than it uses.
+  // Made at its final length: an array grown by `push` keeps up to half as much again in spare room.
   const list = new Array<number>(points.length * 2);
   points.forEach(({ row, column }, i) => {
     list[2 * i] = row;
