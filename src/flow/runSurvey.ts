@@ -32,6 +32,7 @@ import { pollUntilDone } from '../operators/pollUntilDone.js';
 import { retryErrors } from '../operators/retryErrors.js';
 import type { DeployHooks, SubmittedJob } from '../operators/deploy.js';
 import { showProgress, type Progress } from './progress.js';
+import { withFields } from '../util/objects.js';
 
 export interface SurveyOptions {
   /** The API base ending in `/api/`. Default CoralNet's. */
@@ -110,7 +111,7 @@ export const defaultErrorsPath = (out: string): string => `${out.replace(/\.csv$
 
 /** Gives each local image a URL CoralNet can download. */
 function publish<T extends ImageRef>(urlOf: ((image: ImageRef) => string) | undefined): OperatorFunction<T, T> {
-  return map((image) => (image.url !== undefined || urlOf === undefined ? image : { ...image, url: urlOf(image) }));
+  return map((image) => (image.url !== undefined || urlOf === undefined ? image : withFields(image, { url: urlOf(image) })));
 }
 
 async function countImages(source: ImageSource): Promise<number | undefined> {
@@ -246,7 +247,7 @@ async function annotateSurvey(
   const written = checkpoint?.images ?? 0;
   const planner = new PollPlanner(client.gate);
   // Local photos are served at a new address by each run: resends of recovered images use this run's.
-  const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && urlOf !== undefined ? { ...image, url: urlOf(image) } : image);
+  const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && urlOf !== undefined ? withFields(image, { url: urlOf(image) }) : image);
   const recovery = previous ? await recoverJobs(client, previous, written) : { recovered: [] };
   const recovered = recovery.recovered.map(({ job, owns }) => ({ job: { ...job, images: job.images.map(republish) }, owns }));
   const owned = new Set(recovered.flatMap(({ owns }) => [...owns]));
@@ -339,7 +340,7 @@ async function annotateSurvey(
 
   const annotateOptions = { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks };
   const fromSource = listImages(options.source, credits).pipe(
-    map((image, seq) => ({ ...image, seq })),
+    map((image, seq) => withFields(image, { seq })),
     dropDuplicates(),
     filter((image) => {
       const seq = image.seq!; // numbered just above

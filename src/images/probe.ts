@@ -11,6 +11,7 @@ import { HEAD_BYTES, jpegFields, photoFields, type PhotoFields, type StoredSize 
 import sharp, { type Metadata } from 'sharp';
 import { fetch } from 'undici';
 import type { ImageRef, ProbedImage } from '../model.js';
+import { withFields } from '../util/objects.js';
 
 export class ImageProbeError extends Error {
   override name = 'ImageProbeError';
@@ -66,10 +67,10 @@ async function readWhole(image: ImageRef): Promise<Buffer | string> {
  * @example await probeImage({ name: 'IMG_0001.JPG', path: '/surveys/site1/IMG_0001.JPG' })
  */
 export async function probeImage(image: ImageRef): Promise<ProbedImage> {
-  if (image.path !== undefined) return { ...image, ...((await headerReader.fieldsOf(image.path)) ?? (await fieldsOf(image))) };
+  if (image.path !== undefined) return withFields(image, (await headerReader.fieldsOf(image.path)) ?? (await fieldsOf(image)));
   await urlReads.take();
   try {
-    return { ...image, ...(await fieldsOf(image)) };
+    return withFields(image, await fieldsOf(image));
   } finally {
     urlReads.give();
   }

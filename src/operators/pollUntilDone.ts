@@ -5,6 +5,7 @@ import type { ImageResult } from '../coralnet/schemas.js';
 import { PollPlanner } from '../flow/pollPlanner.js';
 import { sleep } from '../util/duration.js';
 import type { SubmittedJob } from './deploy.js';
+import { withFields } from '../util/objects.js';
 
 /** A job whose result is in: one result per request entry, in request order. */
 export interface FinishedJob extends SubmittedJob {
@@ -20,7 +21,7 @@ async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitte
       if (status.finished) {
         await client.deploysSent(); // the job that takes this one's slot goes first
         const result = await client.result(submitted.job);
-        if (result.ready) return { ...submitted, results: result.images };
+        if (result.ready) return withFields(submitted, { results: result.images });
         await sleep(planner.budgetIntervalMs()); // a 409 right after the 303: not ready after all
         continue;
       }
@@ -32,7 +33,7 @@ async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitte
     }
   } catch (error) {
     // Results live 30 days; a job gone from the server is sent again by retryErrors.
-    if (error instanceof NotFoundError) return { ...submitted, results: { gone: error.message } };
+    if (error instanceof NotFoundError) return withFields(submitted, { results: { gone: error.message } });
     throw error;
   }
 }

@@ -6,6 +6,7 @@ import { entriesOf } from './chunk.js';
 import { deploy, type DeployHooks } from './deploy.js';
 import type { FinishedJob } from './pollUntilDone.js';
 import { pollUntilDone } from './pollUntilDone.js';
+import { withFields } from '../util/objects.js';
 
 /** Failures worth sending again: the server could not download the image this time. */
 export const isTransientFailure = (message: string): boolean => /URLDownloadError/.test(message);
@@ -30,7 +31,7 @@ export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage
     next += entries.length;
     const failed = entries.find((entry) => !entry.ok);
     if (failed && !failed.ok) outcomes.push(failure(planned, failed.errors.join(' | '), isTransientFailure(failed.errors.join(' '))));
-    else outcomes.push({ planned, outcome: { ...planned, ok: true, classified: entries.length === 1 && entries[0]!.ok ? entries[0]!.points : entries.flatMap((entry) => (entry.ok ? entry.points : [])), jobIds } });
+    else outcomes.push({ planned, outcome: withFields(planned, { ok: true as const, classified: entries.length === 1 && entries[0]!.ok ? entries[0]!.points : entries.flatMap((entry) => (entry.ok ? entry.points : [])), jobIds }) });
   }
   return outcomes;
 }
