@@ -30,9 +30,10 @@ import type { ImageRef } from './model.js';
 // garbage (result bodies, rows). By default V8 lets the heap grow to about four times the live set
 // before a full collection, which a million-image run paid in peak memory. Growing it by half kept
 // the headroom under the young generation's size, where V8 starts marking again as soon as a full
-// collection ends: 30 of them in 20,000 photos, and ~4 s of marking on the other core. Doubling
-// it: 16, and 8 % less CPU, for 10–20 MB more peak memory (bench/README.md).
-setFlagsFromString('--heap-growing-percent=100');
+// collection ends: 30 full collections in 20,000 photos, ~4 s of marking on the other core. By
+// three-quarters: 20; by 100 %: 16, but then a million-image run's peak came to 1.20–1.26× a
+// 10,000-image run's, at the memory target's edge (bench/README.md).
+setFlagsFromString('--heap-growing-percent=75');
 
 class UsageError extends Error {}
 
