@@ -4,14 +4,10 @@
  * (and a flattening of the joined string to count its bytes), time taken from the client it serves
  * on the same machine.
  */
-import type { UnitOutcome } from './imageCheck.js';
-import type { PointList } from './jobs.js';
+import type { Unit } from './jobs.js';
 
-export interface ResultUnit {
-  url: string;
-  points: PointList;
-  outcome?: UnitOutcome;
-}
+/** What a result body needs of a job's unit. */
+export type ResultUnit = Pick<Unit, 'url' | 'points' | 'outcome'>;
 
 /**
  * The result body of `units` as `JSON.stringify` writes it:
@@ -50,7 +46,7 @@ export function resultBody(units: readonly ResultUnit[], classificationsOf: (pix
       pieces.push(classifications);
       size += classifications.length;
     }
-    ascii(unit.points.length === 0 ? ']}}' : '}]}}');
+    ascii(points.length === 0 ? ']}}' : '}]}}');
   });
   ascii(']}');
   const body = Buffer.allocUnsafe(size);
