@@ -3,6 +3,7 @@
  * docs/coralnet-api.md). Parsing turns them into the plain records the rest of reefstream uses.
  */
 import { z } from 'zod';
+import { packResults, unpackResults } from './packedResults.js';
 
 /** Ids come as strings (`"7"`); accept numbers too and keep strings. */
 const jobId = z.union([z.string().min(1), z.number().int()]).transform(String);
@@ -93,61 +94,14 @@ export function toImageResults(body: z.output<typeof resultBodySchema>): ImageRe
 }
 
 /**
- * The same records as `toImageResults(resultBodySchema.parse(json))`, checked in one pass without
- * copying: a result body holds ~1.5 MB of points a job, and zod's copying parse of it cost more than
- * the rest of the client's work on the body. Only the shape the server writes today is taken here —
- * numeric label ids, no keys besides the documented ones; anything else returns `undefined`, and
- * the schema then reads it (or explains what is wrong).
+ * The same records as `toImageResults(resultBodySchema.parse(json))`, checked in one pass: a result
+ * body holds ~1.5 MB of points a job, and zod's copying parse of it cost more than the rest of the
+ * client's work on the body. Only the shape the server writes today is taken here (see
+ * {@link packResults}); anything else returns `undefined`, and the schema then reads it (or explains
+ * what is wrong).
  * @example imageResultsOf(JSON.parse(text)) ?? toImageResults(resultBodySchema.parse(JSON.parse(text)))
  */
 export function imageResultsOf(json: unknown): ImageResult[] | undefined {
-  if (!isRecord(json) || !Array.isArray(json.data)) return undefined;
-  const images: ImageResult[] = [];
-  for (const item of json.data as unknown[]) {
-    if (!isRecord(item) || item.type !== 'image' || typeof item.id !== 'string' || !isRecord(item.attributes)) return undefined;
-    const attributes = item.attributes;
-    if (typeof attributes.url !== 'string') return undefined;
-    if ('points' in attributes) {
-      if (!hasKeys(attributes, 2) || !Array.isArray(attributes.points) || !attributes.points.every(isClassifiedPoint)) return undefined;
-      images.push({ url: attributes.url, ok: true, points: attributes.points as ClassifiedPoint[] });
-    } else {
-      const errors = attributes.errors;
-      if (!hasKeys(attributes, 2) || !Array.isArray(errors) || errors.length === 0 || !errors.every((e) => typeof e === 'string')) return undefined;
-      images.push({ url: attributes.url, ok: false, errors });
-    }
-  }
-  return images;
-}
-
-function isClassifiedPoint(point: unknown): boolean {
-  if (!isRecord(point) || !hasKeys(point, 3)) return false;
-  const { row, column, classifications } = point;
-  if (!isCount(row) || !isCount(column) || !Array.isArray(classifications) || classifications.length === 0) return false;
-  for (const c of classifications as unknown[]) {
-    if (!isRecord(c) || !hasKeys(c, 4)) return false;
-    const { label_id: id, label_code: code, label_name: name, score } = c;
-    if (!Number.isSafeInteger(id) || typeof code !== 'string' || typeof name !== 'string') return false;
-    if (typeof score !== 'number' || !(score >= 0 && score <= 1)) return false;
-  }
-  return true;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isCount(value: unknown): boolean {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-/**
- * Whether a parsed JSON object has exactly `count` keys. Counted with `for…in` (a JSON object has
- * no inherited enumerable keys), which stops early and, unlike `Object.keys`, builds no array: an
- * array for each of the 180 objects of an image was a tenth of all the client allocated.
- */
-function hasKeys(value: object, count: number): boolean {
-  let seen = 0;
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  for (const _ in value) if (++seen > count) return false;
-  return seen === count;
+  const packed = packResults(json);
+  return packed && unpackResults(packed);
 }

@@ -3,7 +3,7 @@
  * process open while idle, and it is a help, not a dependency: until it has loaded, and for good if
  * it cannot run, `ask` answers `undefined` and the caller does the work itself.
  */
-import { parentPort, Worker } from 'node:worker_threads';
+import { parentPort, Worker, type WorkerOptions } from 'node:worker_threads';
 
 interface Request<Q> {
   id: number;
@@ -23,8 +23,14 @@ export class HelperThread<Q, A> {
   #settled: (ready: boolean) => void = () => undefined;
   readonly #whenReady = new Promise<boolean>((resolve) => (this.#settled = resolve));
 
-  /** @param script the thread's module, which calls {@link answerRequests}. */
-  constructor(private readonly script: URL) {}
+  /**
+   * @param script the thread's module, which calls {@link answerRequests}.
+   * @param options for the worker (its heap's limits, say).
+   */
+  constructor(
+    private readonly script: URL,
+    private readonly options: WorkerOptions = {},
+  ) {}
 
   /** Loaded and answering. */
   get ready(): boolean {
@@ -59,10 +65,11 @@ export class HelperThread<Q, A> {
 
   /**
    * The thread's answer to `request`; `undefined`, at once, while it is loading or if it cannot
-   * run, and for requests in flight when it stops.
+   * run, and for requests in flight when it stops. `moved`: buffers of the request handed to the
+   * thread rather than copied (unusable here once sent; check {@link ready} first).
    * @example (await thread.ask(paths)) ?? readHere(paths)
    */
-  ask(request: Q): Promise<A | undefined> {
+  ask(request: Q, moved?: ArrayBuffer[]): Promise<A | undefined> {
     if (!this.#ready) this.start();
     const worker = this.#worker;
     if (this.#broken || !this.#ready || worker === undefined) return Promise.resolve(undefined);
@@ -70,14 +77,14 @@ export class HelperThread<Q, A> {
     if (this.#pending.size === 0) worker.ref();
     return new Promise((resolve) => {
       this.#pending.set(id, resolve);
-      worker.postMessage({ id, request } satisfies Request<Q>);
+      worker.postMessage({ id, request } satisfies Request<Q>, moved);
     });
   }
 
   #started(): Worker | undefined {
     if (this.#worker !== undefined || this.#broken) return this.#worker;
     try {
-      const worker = new Worker(this.script);
+      const worker = new Worker(this.script, this.options);
       worker.on('message', (message: Answer<A> | 'ready') => {
         if (message === 'ready') {
           this.#ready = true;
@@ -114,17 +121,18 @@ export class HelperThread<Q, A> {
 /**
  * The thread's side: answers each request with `handle`'s result, in the order they came, and says
  * it is ready. A `handle` that throws ends the thread (an unhandled rejection), and the callers then
- * do the work themselves.
+ * do the work themselves. `moved` names buffers of an answer to hand over rather than copy (they
+ * are unusable here afterwards).
  * @example answerRequests(async (paths: string[]) => Promise.all(paths.map(read)))
  */
-export function answerRequests<Q, A>(handle: (request: Q) => Promise<A> | A): void {
+export function answerRequests<Q, A>(handle: (request: Q) => Promise<A> | A, moved?: (answer: A) => ArrayBuffer[]): void {
   const port = parentPort;
   if (port === null) throw new Error('answerRequests runs in a worker thread.');
   let queue = Promise.resolve();
   port.on('message', ({ id, request }: Request<Q>) => {
     queue = queue.then(async () => {
       const answer = await handle(request);
-      port.postMessage({ id, answer } satisfies Answer<A>);
+      port.postMessage({ id, answer } satisfies Answer<A>, moved?.(answer));
     });
   });
   port.postMessage('ready');
