@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { packResults, unpackResults } from '../src/coralnet/packedResults.js';
 import { ResultReader } from '../src/coralnet/resultReader.js';
 import { resultBodySchema, toImageResults, type ImageResult } from '../src/coralnet/schemas.js';
+import { utf8Text } from '../src/util/utf8.js';
 import { tempFolder } from './helpers.js';
 
 const fixture = new URL('../../test/fixtures/coralnet-result-arms-2020.json', import.meta.url);
@@ -19,7 +20,7 @@ const mixed = `\ufeff${JSON.stringify({
     { type: 'image', id: 'u1', attributes: { url: 'u1', points: [{ row: 118, column: 554, classifications: [c(1, 'CCA', 'Crustose coralline algae', 0.75), c(2, 'SAND', 'Sand', 0.25)] }] } },
     { type: 'image', id: 'u2', attributes: { url: 'u2', errors: ['Failed to download', 'Timed out'] } },
     { type: 'image', id: 'u3', attributes: { url: 'u3', points: [] } },
-    { type: 'image', id: 'u4', attributes: { url: 'u4', points: [{ row: 0, column: 7, classifications: [c(2, 'SAND', 'Sand and rubble', 1)] }, { row: 3, column: 4, classifications: [c(2, 'SAND', 'Sand', 0.5), c(1, 'CCA', 'Crustose coralline algae', 0.5)] }] } },
+    { type: 'image', id: 'u4', attributes: { url: 'u4', points: [{ row: 0, column: 7, classifications: [c(2, 'SAND', 'Sable et débris', 1)] }, { row: 3, column: 4, classifications: [c(2, 'SAND', 'Sand', 0.5), c(1, 'CCA', 'Crustose coralline algae', 0.5)] }] } },
   ],
 })}`;
 
@@ -36,7 +37,7 @@ test('packed results unpack to exactly what the schema reads, keys in its order,
   assert.deepEqual(packed.labels, [
     [1, 'CCA', 'Crustose coralline algae'],
     [2, 'SAND', 'Sand'],
-    [2, 'SAND', 'Sand and rubble'],
+    [2, 'SAND', 'Sable et débris'],
   ]);
   assert.deepEqual([...packed.pointCounts], [1, 0, 0, 2]);
   assert.deepEqual([...packed.labelIndexes], [0, 1, 2, 1, 0]);
@@ -92,4 +93,13 @@ test('before its thread answers, the reader gives the body back at once; a threa
   // Stopped for good: bodies stay with the caller from then on.
   const next = bytesOf('{"data":[]}');
   assert.equal(await stopping.read(next), next);
+});
+
+test('bodies as text: ASCII copied, anything else decoded as UTF-8, a byte-order mark skipped', () => {
+  assert.equal(utf8Text(bytesOf('{"data":[]}')), '{"data":[]}');
+  assert.equal(utf8Text(bytesOf('\ufeff{"a":"Sable et débris"}')), '{"a":"Sable et débris"}');
+  assert.equal(utf8Text(new Uint8Array([0x22, 0xc3, 0xa9, 0x22])), '"é"');
+  // Not UTF-8: replaced, as a fetch body's text() does, rather than read as Latin-1.
+  assert.equal(utf8Text(new Uint8Array([0x22, 0xe9, 0x22])), '"\ufffd"');
+  assert.equal(utf8Text(new Uint8Array(0)), '');
 });

@@ -59,7 +59,7 @@ test('a score outside [0, 1] or a point without classifications is refused', () 
   assert.equal(resultBodySchema.safeParse(point([])).success, false);
 });
 
-test('the one-pass check gives what the schema gives for the real result, and leaves every other shape to it', async () => {
+test('the one-pass check gives what the schema gives for the real result and for extra keys, and leaves every other shape to it', async () => {
   const body: unknown = JSON.parse(await readFile(fixture, 'utf8'));
   const fast = imageResultsOf(body);
   assert.ok(fast);
@@ -72,13 +72,23 @@ test('the one-pass check gives what the schema gives for the real result, and le
   assert.deepEqual(imageResultsOf(withPoint({ row: 1, column: 2, classifications: [classification] })), [
     { url: 'u', ok: true, points: [{ row: 1, column: 2, classifications: [classification] }] },
   ]);
-  // Shapes the schema reads differently (a string id, a legacy error, extra keys it drops) or refuses.
-  const others: Array<[string, unknown]> = [
-    ['string label id', withPoint({ row: 1, column: 2, classifications: [{ ...classification, label_id: '7' }] })],
-    ['legacy error', { data: [{ type: 'image', id: 'u', attributes: { url: 'u', error: 'Failed to download' } }] }],
+  // Keys besides the documented ones are dropped, as the schema drops them.
+  const extras: Array<[string, unknown]> = [
     ['extra key on a classification', withPoint({ row: 1, column: 2, classifications: [{ ...classification, colour: 'red' }] })],
     ['extra key on a point', withPoint({ row: 1, column: 2, extra: 0, classifications: [classification] })],
     ['extra key beside points', withPoint({ row: 1, column: 2, classifications: [classification] }, { errors: ['x'] })],
+    ['extra keys on an image and the body', { data: [{ type: 'image', id: 'u', links: {}, attributes: { url: 'u', points: [] } }], meta: { count: 1 } }],
+  ];
+  for (const [name, extra] of extras) {
+    const read = imageResultsOf(extra);
+    assert.ok(read, name);
+    assert.deepEqual(read, toImageResults(resultBodySchema.parse(extra)), name);
+    assert.equal(JSON.stringify(read), JSON.stringify(toImageResults(resultBodySchema.parse(extra))), name);
+  }
+  // Shapes the schema reads differently (a string id, a legacy error) or refuses.
+  const others: Array<[string, unknown]> = [
+    ['string label id', withPoint({ row: 1, column: 2, classifications: [{ ...classification, label_id: '7' }] })],
+    ['legacy error', { data: [{ type: 'image', id: 'u', attributes: { url: 'u', error: 'Failed to download' } }] }],
     ['score over 1', withPoint({ row: 1, column: 2, classifications: [{ ...classification, score: 1.5 }] })],
     ['no classifications', withPoint({ row: 1, column: 2, classifications: [] })],
     ['negative row', withPoint({ row: -1, column: 2, classifications: [classification] })],
