@@ -34,14 +34,18 @@ export interface PackedResults {
 export function packResults(json: unknown): PackedResults | undefined {
   if (!isRecord(json) || !Array.isArray(json.data)) return undefined;
   const items = json.data as unknown[];
+  // Counted first, so that every array is made once at its size (no copies, no change of kind).
+  const { points: pointTotal, classifications: classificationTotal } = countOf(items);
   const urls: string[] = [];
   const errors: Array<string[] | null> = [];
   const pointCounts = new Uint32Array(items.length);
-  const positions: number[] = [];
-  const classificationCounts: number[] = [];
-  const labelIndexes: number[] = [];
-  const scores: number[] = [];
+  const positions = new Float64Array(2 * pointTotal);
+  const classificationCounts = new Uint32Array(pointTotal);
+  const labelIndexes = new Uint32Array(classificationTotal);
+  const scores = new Float64Array(classificationTotal);
   const labels = new LabelTable();
+  let point = 0;
+  let classification = 0;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (!isRecord(item) || item.type !== 'image' || typeof item.id !== 'string' || !isRecord(item.attributes)) return undefined;
@@ -51,19 +55,20 @@ export function packResults(json: unknown): PackedResults | undefined {
     if ('points' in attributes) {
       const points = attributes.points;
       if (!Array.isArray(points)) return undefined;
-      for (const point of points as unknown[]) {
-        if (!isRecord(point)) return undefined;
-        const { row, column, classifications } = point;
+      for (const p of points as unknown[]) {
+        if (!isRecord(p)) return undefined;
+        const { row, column, classifications } = p;
         if (!isCount(row) || !isCount(column) || !Array.isArray(classifications) || classifications.length === 0) return undefined;
-        positions.push(row as number, column as number);
-        classificationCounts.push(classifications.length);
+        positions[2 * point] = row as number;
+        positions[2 * point + 1] = column as number;
+        classificationCounts[point++] = classifications.length;
         for (const c of classifications as unknown[]) {
           if (!isRecord(c)) return undefined;
           const { label_id: id, label_code: code, label_name: name, score } = c;
           if (!Number.isSafeInteger(id) || typeof code !== 'string' || typeof name !== 'string') return undefined;
           if (typeof score !== 'number' || !(score >= 0 && score <= 1)) return undefined;
-          labelIndexes.push(labels.indexOf(id as number, code, name));
-          scores.push(score);
+          labelIndexes[classification] = labels.indexOf(id as number, code, name);
+          scores[classification++] = score;
         }
       }
       pointCounts[i] = points.length;
@@ -74,16 +79,20 @@ export function packResults(json: unknown): PackedResults | undefined {
       errors.push(list);
     }
   }
-  return {
-    urls,
-    errors,
-    pointCounts,
-    positions: Float64Array.from(positions),
-    classificationCounts: Uint32Array.from(classificationCounts),
-    labelIndexes: Uint32Array.from(labelIndexes),
-    scores: Float64Array.from(scores),
-    labels: labels.entries,
-  };
+  return { urls, errors, pointCounts, positions, classificationCounts, labelIndexes, scores, labels: labels.entries };
+}
+
+/** The points and classifications a body holds, counted where they are arrays (the packing checks the rest). */
+function countOf(items: unknown[]): { points: number; classifications: number } {
+  let points = 0;
+  let classifications = 0;
+  for (const item of items) {
+    const list = isRecord(item) && isRecord(item.attributes) ? item.attributes.points : undefined;
+    if (!Array.isArray(list)) continue;
+    points += list.length;
+    for (const point of list as unknown[]) if (isRecord(point) && Array.isArray(point.classifications)) classifications += point.classifications.length;
+  }
+  return { points, classifications };
 }
 
 /**
