@@ -7,6 +7,7 @@
  * is left to the schema, which reads it or explains what is wrong. Keys besides the documented ones
  * are dropped, as the schema drops them.
  */
+import { lazyField } from '../util/objects.js';
 import type { Classification, ClassifiedPoint, ImageResult } from './schemas.js';
 
 export interface PackedResults {
@@ -96,12 +97,13 @@ function countOf(items: unknown[]): { points: number; classifications: number } 
 }
 
 /**
- * The images of a packed result, as the schema reads them: keys in the schema's order, one
- * object per point and per classification.
+ * The images of a packed result, as the schema reads them: keys in the schema's order, one object
+ * per point and per classification. Each image's points are built when first read (and then kept):
+ * a result waits, often, for the images before it to be written.
  * @example unpackResults(packed)[0]  // { url: '…/IMG_0001.JPG', ok: true, points: [{ row: 118, column: 118, classifications: [...] }, …] }
  */
 export function unpackResults(packed: PackedResults): ImageResult[] {
-  const { urls, errors, pointCounts, positions, classificationCounts, labelIndexes, scores, labels } = packed;
+  const { urls, errors, pointCounts, classificationCounts } = packed;
   const images: ImageResult[] = [];
   let point = 0;
   let classification = 0;
@@ -112,9 +114,33 @@ export function unpackResults(packed: PackedResults): ImageResult[] {
       images.push({ url, ok: false, errors: failed });
       continue;
     }
+    const build = pointsBuilder(packed, point, classification, pointCounts[i]!);
+    const image = lazyPoints({ url, ok: true as const }, build);
+    builders.set(image, build);
+    images.push(image);
+    for (const end = point + pointCounts[i]!; point < end; point++) classification += classificationCounts[point]!;
+  }
+  return images;
+}
+
+/**
+ * Builds an image's points afresh at each call, for a record made from the image that keeps its
+ * own (an outcome), so that the image's copy is never made; `undefined` for images not unpacked here.
+ * @example const build = pointsBuilderOf(result); classified(outcome, build ?? (() => result.points))
+ */
+export const pointsBuilderOf = (image: ImageResult): (() => ClassifiedPoint[]) | undefined => builders.get(image);
+
+const builders = new WeakMap<ImageResult, () => ClassifiedPoint[]>();
+const lazyPoints = lazyField<ClassifiedPoint[], 'points'>('points');
+
+/** The points of one image, from its first point and classification in the packed arrays. */
+function pointsBuilder(packed: PackedResults, firstPoint: number, firstClassification: number, count: number): () => ClassifiedPoint[] {
+  return () => {
+    const { positions, classificationCounts, labelIndexes, scores, labels } = packed;
     // Arrays of their exact length: one grown by pushing keeps spare room (a sixth of the records' memory).
-    const points = new Array<ClassifiedPoint>(pointCounts[i]!);
-    for (let p = 0; p < points.length; p++, point++) {
+    const points = new Array<ClassifiedPoint>(count);
+    let classification = firstClassification;
+    for (let p = 0, point = firstPoint; p < count; p++, point++) {
       const classifications = new Array<Classification>(classificationCounts[point]!);
       for (let c = 0; c < classifications.length; c++, classification++) {
         const [id, code, name] = labels[labelIndexes[classification]!]!;
@@ -122,9 +148,8 @@ export function unpackResults(packed: PackedResults): ImageResult[] {
       }
       points[p] = { row: positions[2 * point]!, column: positions[2 * point + 1]!, classifications };
     }
-    images.push({ url, ok: true, points });
-  }
-  return images;
+    return points;
+  };
 }
 
 /** The typed arrays of a packed result, to move to another thread instead of copying. */

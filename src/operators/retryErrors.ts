@@ -6,7 +6,9 @@ import { entriesOf } from './chunk.js';
 import { deploy, type DeployHooks } from './deploy.js';
 import type { FinishedJob } from './pollUntilDone.js';
 import { pollUntilDone } from './pollUntilDone.js';
-import { withFields } from '../util/objects.js';
+import { lazyField, withFields } from '../util/objects.js';
+import { pointsBuilderOf } from '../coralnet/packedResults.js';
+import type { ClassifiedPoint, ImageResult } from '../coralnet/schemas.js';
 
 /** Failures worth sending again: the server could not download the image this time. */
 export const isTransientFailure = (message: string): boolean => /URLDownloadError/.test(message);
@@ -31,9 +33,23 @@ export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage
     next += entries.length;
     const failed = entries.find((entry) => !entry.ok);
     if (failed && !failed.ok) outcomes.push(failure(planned, failed.errors.join(' | '), isTransientFailure(failed.errors.join(' '))));
-    else outcomes.push({ planned, outcome: withFields(planned, { ok: true as const, classified: entries.length === 1 && entries[0]!.ok ? entries[0]!.points : entries.flatMap((entry) => (entry.ok ? entry.points : [])), jobIds }) });
+    else outcomes.push({ planned, outcome: annotated(planned, entries, jobIds) });
   }
   return outcomes;
+}
+
+const lazyClassified = lazyField<ClassifiedPoint[], 'classified'>('classified');
+
+/**
+ * The outcome of an image whose entries all succeeded. Its points are built when first read: an
+ * outcome may wait long for the images before it to be written, and built at once they lived long
+ * enough for the collector to copy and promote them.
+ */
+function annotated(planned: PlannedImage, entries: ImageResult[], jobIds: string[]): ImageOutcome {
+  const only = entries.length === 1 ? entries[0] : undefined;
+  const build = only ? (pointsBuilderOf(only) ?? (() => (only.ok ? only.points : []))) : () => entries.flatMap((entry) => (entry.ok ? entry.points : []));
+  const outcome = lazyClassified(withFields(planned, { ok: true as const }), build);
+  return Object.assign(outcome, { jobIds });
 }
 
 export interface RetryErrorsOptions {

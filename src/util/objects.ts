@@ -13,3 +13,48 @@
 export function withFields<B extends object, E extends object>(base: B, extra: E): B & E {
   return Object.assign({}, base, extra);
 }
+
+/**
+ * A field whose value is built when first read, for records that may wait long before anyone reads
+ * it: a run's annotated images wait for their turn to be written, and points built at once lived
+ * long enough for the collector to copy and promote them all. To whoever reads it, it is an
+ * ordinary enumerable property — spread, `Object.assign`, `JSON.stringify` and deep equality read
+ * the value; writing it replaces the value. Every object gets the same getter and setter, and keeps
+ * what they need in a hidden (non-enumerable, symbol-keyed) property: records keep one shared hidden
+ * class. (Kept in a `WeakMap` instead, the built values outlived their records: V8's young-generation
+ * collections treat a long-lived map's entries as alive, and the points were promoted again.)
+ * @example
+ * const classified = lazyField<ClassifiedPoint[], 'classified'>('classified');
+ * const outcome = classified(withFields(planned, { ok: true }), () => pointsOf(result));
+ */
+export function lazyField<V, K extends string = string>(key: K): <T extends object>(target: T, build: () => V) => T & Record<K, V> {
+  const STATE = Symbol(key);
+  interface State {
+    build?: () => V;
+    value?: V;
+  }
+  const hide = (target: object, state: State): void => {
+    Object.defineProperty(target, STATE, { value: state, writable: true, enumerable: false, configurable: true });
+  };
+  const descriptor: PropertyDescriptor = {
+    get(this: Record<symbol, State | undefined>): V | undefined {
+      const state = this[STATE];
+      if (state === undefined) throw new Error(`${key}: nothing to read`);
+      if (state.build) {
+        state.value = state.build();
+        state.build = undefined;
+      }
+      return state.value;
+    },
+    set(this: object, value: V) {
+      hide(this, { value });
+    },
+    enumerable: true,
+    configurable: true,
+  };
+  return <T extends object>(target: T, build: () => V): T & Record<K, V> => {
+    hide(target, { build });
+    Object.defineProperty(target, key, descriptor);
+    return target as T & Record<K, V>;
+  };
+}
