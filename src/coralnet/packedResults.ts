@@ -7,7 +7,7 @@
  * is left to the schema, which reads it or explains what is wrong. Keys besides the documented ones
  * are dropped, as the schema drops them.
  */
-import { lazyField } from '../util/objects.js';
+import { hideField, lazyField } from '../util/objects.js';
 import type { Classification, ClassifiedPoint, ImageResult } from './schemas.js';
 
 export interface PackedResults {
@@ -116,7 +116,7 @@ export function unpackResults(packed: PackedResults): ImageResult[] {
     }
     const build = pointsBuilder(packed, point, classification, pointCounts[i]!);
     const image = lazyPoints({ url, ok: true as const }, build);
-    builders.set(image, build);
+    hideField(image, BUILD, build);
     images.push(image);
     for (const end = point + pointCounts[i]!; point < end; point++) classification += classificationCounts[point]!;
   }
@@ -128,9 +128,9 @@ export function unpackResults(packed: PackedResults): ImageResult[] {
  * own (an outcome), so that the image's copy is never made; `undefined` for images not unpacked here.
  * @example const build = pointsBuilderOf(result); classified(outcome, build ?? (() => result.points))
  */
-export const pointsBuilderOf = (image: ImageResult): (() => ClassifiedPoint[]) | undefined => builders.get(image);
+export const pointsBuilderOf = (image: ImageResult): (() => ClassifiedPoint[]) | undefined => (image as { [BUILD]?: () => ClassifiedPoint[] })[BUILD];
 
-const builders = new WeakMap<ImageResult, () => ClassifiedPoint[]>();
+const BUILD = Symbol('build points');
 const lazyPoints = lazyField<ClassifiedPoint[], 'points'>('points');
 
 /** The points of one image, from its first point and classification in the packed arrays. */

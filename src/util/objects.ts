@@ -33,9 +33,7 @@ export function lazyField<V, K extends string = string>(key: K): <T extends obje
     build?: () => V;
     value?: V;
   }
-  const hide = (target: object, state: State): void => {
-    Object.defineProperty(target, STATE, { value: state, writable: true, enumerable: false, configurable: true });
-  };
+  const hide = (target: object, state: State): void => hideField(target, STATE, state);
   const descriptor: PropertyDescriptor = {
     get(this: Record<symbol, State | undefined>): V | undefined {
       const state = this[STATE];
@@ -57,4 +55,14 @@ export function lazyField<V, K extends string = string>(key: K): <T extends obje
     Object.defineProperty(target, key, descriptor);
     return target as T & Record<K, V>;
   };
+}
+
+/**
+ * Sets a property that only its key's holder reads: symbol-keyed and not enumerable, so that spread,
+ * `Object.assign`, `JSON.stringify` and deep equality pass it by; objects given the same keys in the
+ * same order keep one shared hidden class.
+ * @example hideField(image, BUILD_POINTS, () => pointsOf(packed, 0))
+ */
+export function hideField(target: object, key: symbol, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: false, configurable: true });
 }
