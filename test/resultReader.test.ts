@@ -3,7 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { packResults, unpackResults } from '../src/coralnet/packedResults.js';
+import { packResults, pointsBuilderOf, unpackResults } from '../src/coralnet/packedResults.js';
+import { outcomesOf } from '../src/operators/retryErrors.js';
 import { ResultReader } from '../src/coralnet/resultReader.js';
 import { resultBodySchema, toImageResults, type ImageResult } from '../src/coralnet/schemas.js';
 import { utf8Text } from '../src/util/utf8.js';
@@ -102,4 +103,28 @@ test('bodies as text: decoded as UTF-8, a byte-order mark skipped', () => {
   // Not UTF-8: replaced, as a fetch body's text() does, rather than read as Latin-1.
   assert.equal(utf8Text(new Uint8Array([0x22, 0xe9, 0x22])), '"\ufffd"');
   assert.equal(utf8Text(new Uint8Array(0)), '');
+});
+
+test('unpacked points are built when first read; an outcome builds its own, and the image result never builds its copy', async () => {
+  const text = await readFile(fixture, 'utf8');
+  const images = unpackResults(packResults(JSON.parse(text))!);
+  const expected = bySchema(text);
+  const build = pointsBuilderOf(images[0]!);
+  assert.ok(build);
+  assert.notEqual(build(), build(), 'a builder makes new records at each call');
+  assert.deepEqual(build(), (expected[0] as { points: unknown }).points);
+
+  // As sent: the same points the result came back with.
+  const planned = expected.map((image, i) => ({ name: `IMG_${i}.JPG`, seq: i, url: image.url, width: 1000, height: 1000, points: image.ok ? image.points.map(({ row, column }) => ({ row, column })) : [], attempts: 1 }));
+  const job = { id: '7', statusUrl: '', resultUrl: '' };
+  const outcomes = outcomesOf({ job, images: planned, sentAt: 0, results: images }).map(({ outcome }) => outcome);
+  assert.deepEqual(
+    outcomes.map((o) => (o.ok ? o.classified : o.reason)),
+    expected.map((e) => (e.ok ? e.points : '')),
+  );
+  const first = outcomes[0]!;
+  assert.ok(first.ok);
+  assert.equal(first.classified, first.classified, 'kept once built');
+  assert.notEqual(first.classified, (images[0] as { points: unknown }).points, "the outcome's own records, not the image result's");
+  assert.deepEqual(Object.keys(first), [...Object.keys(planned[0]!), 'ok', 'classified', 'jobIds']);
 });

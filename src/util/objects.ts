@@ -21,8 +21,7 @@ export function withFields<B extends object, E extends object>(base: B, extra: E
  * ordinary enumerable property — spread, `Object.assign`, `JSON.stringify` and deep equality read
  * the value; writing it replaces the value. Every object gets the same getter and setter, and keeps
  * what they need in a hidden (non-enumerable, symbol-keyed) property: records keep one shared hidden
- * class. (Kept in a `WeakMap` instead, the built values outlived their records: V8's young-generation
- * collections treat a long-lived map's entries as alive, and the points were promoted again.)
+ * class. (Kept in a `WeakMap` instead, the built values were promoted as before: bench/README.md.)
  * @example
  * const classified = lazyField<ClassifiedPoint[], 'classified'>('classified');
  * const outcome = classified(withFields(planned, { ok: true }), () => pointsOf(result));
