@@ -9,7 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { z } from 'zod';
 import { runDemo } from './demo/demo.js';
-import { runSurvey, type SurveySummary } from './flow/runSurvey.js';
+import { defaultErrorsPath, runSurvey, type SurveySummary } from './flow/runSurvey.js';
 import { writeCoverCsv } from './cover/coverFile.js';
 import { readLabelGroups } from './cover/labelGroups.js';
 import { writeReport } from './report/report.js';
@@ -25,6 +25,8 @@ import { compareWithHumans, machineFromCoco, writeAgreement } from './review/com
 import { readResultLines } from './sinks/resultsFile.js';
 import { cocoResultsPath, writeCoco } from './sinks/coco.js';
 import type { ImageRef } from './model.js';
+import type { ClientEvent } from './coralnet/client.js';
+import { checkDistinctOutputs } from './flow/outputLock.js';
 
 // A run keeps a small live set (~25 MB: the images in flight, the code) and makes much short-lived
 // garbage (result bodies, rows). By default V8 lets the heap grow to about four times the live set
@@ -344,15 +346,49 @@ async function simulate(args: string[]): Promise<void> {
   process.stdout.write(`simulator stopped: ${s.requests} requests, ${s.jobsCreated} jobs, ${s.imagesDone} images, ${s.throttled} throttled, ${s.jobLimitRefusals} over the job limit\n`);
 }
 
+/** Exit codes of `reefstream run` (README: "Exit codes"). */
+const EXIT = { annotated: 0, stopped: 1, usage: 2, someFailed: 3, noImages: 4 } as const;
+
+/** How a finished run ends: every image annotated, some in the errors file, or no image at all. */
+function exitCodeOf(summary: SurveySummary): number {
+  if (summary.images === 0) return EXIT.noImages;
+  return summary.failed > 0 ? EXIT.someFailed : EXIT.annotated;
+}
+
 function summaryLines(summary: SurveySummary): string[] {
   const reasons = Object.entries(summary.failures)
     .map(([reason, n]) => `${n} ${reason}`)
     .join(', ');
+  const { throttled, retries, serverErrors, waitSeconds } = summary.server;
+  const outcome =
+    summary.images === 0
+      ? 'no image found in the source (exit code 4)'
+      : summary.failed === 0
+        ? 'every image annotated'
+        : summary.annotated === 0
+          ? `every image failed: see ${summary.outputs.errors} (exit code 3)`
+          : `${summary.failed} ${summary.failed === 1 ? 'image' : 'images'} not annotated: see ${summary.outputs.errors} (exit code 3)`;
   return [
     `${summary.images} images: ${summary.annotated} annotated, ${summary.failed} failed${reasons ? ` (${reasons})` : ''}`,
     `${summary.points} points in ${summary.jobs} jobs, ${summary.seconds.toFixed(1)} s, ${Math.round(summary.imagesPerMinute)} images per minute${summary.resumes > 0 ? ` (resumed ${summary.resumes} ${summary.resumes === 1 ? 'time' : 'times'}; the time in between not counted)` : ''}`,
+    `server: ${throttled} throttled (429), ${retries} requests tried again (${serverErrors} server errors), ${waitSeconds.toFixed(1)} s waiting`,
     `rows: ${summary.outputs.csv}${summary.outputs.ndjson ? `, ${summary.outputs.ndjson}` : ''}; failures: ${summary.outputs.errors}`,
+    outcome,
   ];
+}
+
+/** What the server did, as lines of the log when no progress line shows it. */
+function eventLine(event: ClientEvent): string | undefined {
+  switch (event.type) {
+    case 'throttled':
+      return `throttled by CoralNet (429 on ${event.endpoint}): waiting ${event.retryAfterSeconds} s`;
+    case 'retry':
+      return `${event.status === undefined ? 'no answer' : `server error ${event.status}`} on ${event.endpoint}: trying again in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt + 1})`;
+    case 'job-limit-full':
+      return `the account's job limit is full (active jobs ${event.activeJobIds.join(', ')}): waiting for a slot`;
+    case 'adopted-lost-deploy':
+      return `a deploy whose answer was lost is job ${event.jobId} on the server: polling it, not sending again`;
+  }
 }
 
 async function demo(args: string[]): Promise<void> {
@@ -406,6 +442,11 @@ async function run(args: string[]): Promise<void> {
   const fromCocoAnnotator = o.source.startsWith('coco-annotator:');
   if (fromCocoAnnotator && o.source.length === 'coco-annotator:'.length) throw new UsageError('reefstream run: --source coco-annotator:DATASET needs the dataset name after the colon.');
   const imagesFolder = fromCocoAnnotator ? (o['download-to'] ?? downloadFolder(o.out)) : undefined;
+  try {
+    checkDistinctOutputs({ '--out': o.out, '--ndjson': o.ndjson, '--errors': o.errors ?? defaultErrorsPath(o.out), '--cover': o.cover, '--coco': o.coco, 'the COCO scores': o.coco && cocoResultsPath(o.coco) });
+  } catch (error) {
+    throw new UsageError(`reefstream run: ${(error as Error).message}`);
+  }
   const summary = await runSurvey({
     apiUrl: o.api,
     token,
@@ -433,8 +474,14 @@ async function run(args: string[]): Promise<void> {
     windows,
     jobSlots: o['job-slots'],
     log: (line) => process.stderr.write(`${line}\n`),
+    // On a terminal the progress line shows each wait; in a log, a line says it.
+    onEvent: (event) => {
+      const line = process.stderr.isTTY ? undefined : eventLine(event);
+      if (line !== undefined) process.stderr.write(`${line}\n`);
+    },
   });
   process.stdout.write(`${summaryLines(summary).join('\n')}\n`);
+  process.exitCode = exitCodeOf(summary);
   if (o.cover !== undefined) {
     const rows = await writeCoverCsv({ input: summary.outputs.ndjson!, out: o.cover, by: o['cover-by'], windowMs: o.window, groups: o.groups ? await readLabelGroups(o.groups) : undefined, gps: true });
     process.stdout.write(`cover: ${rows} rows in ${o.cover}\n`);

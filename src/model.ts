@@ -9,7 +9,12 @@ export interface ImageRef {
   path?: string;
   /** A URL CoralNet can download, when the image is already published. */
   url?: string;
-  /** Position in the source (0-based): outputs are written in this order, and resume counts by it. */
+  /**
+   * What tells this photo's content from an earlier one of the same name: a file's size and
+   * modification time, a Dropbox revision. An image from a URL is known by its URL.
+   */
+  version?: string;
+  /** Position in this run's stream (0-based): outputs are written in this order. */
   seq?: number;
   /** Aux1–Aux5 from the source (a URL list's columns), for the CSV's metadata columns. */
   aux?: Partial<Record<'Aux1' | 'Aux2' | 'Aux3' | 'Aux4' | 'Aux5', string>>;

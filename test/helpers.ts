@@ -63,3 +63,31 @@ export function reefstreamCli(args: string[], env: Record<string, string> = {}):
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+/** A `reefstream` process that can be killed: its exit, and what it printed on stderr so far. */
+export interface CliProcess {
+  child: ReturnType<typeof spawn>;
+  exited: Promise<number | null>;
+  stderr(): string;
+  stdout(): string;
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}, options: { uid?: number; gid?: number } = {}): CliProcess {
+  const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
+  return { child, exited, stderr: () => stderr, stdout: () => stdout };
+}
+
+/** Waits until `check` holds, polling every 10 ms, for at most `ms`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`still waiting after ${ms} ms`);
+    await sleep(10);
+  }
+}

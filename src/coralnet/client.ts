@@ -77,7 +77,8 @@ export interface DeployOptions {
 
 export type ClientEvent =
   | { type: 'throttled'; endpoint: string; retryAfterSeconds: number }
-  | { type: 'retry'; endpoint: string; attempt: number; delayMs: number; reason: string }
+  /** A request tried again after `delayMs`: the server answered `status` (5xx), or nothing (no status). */
+  | { type: 'retry'; endpoint: string; attempt: number; delayMs: number; reason: string; status?: number }
   | { type: 'job-limit-full'; endpoint: string; activeJobIds: string[] }
   | { type: 'adopted-lost-deploy'; endpoint: string; jobId: string };
 
@@ -358,7 +359,7 @@ export class CoralNetClient {
         const lost = await this.findJobOfLostDeploy(endpoint, error, signal);
         if (lost) return lost;
         if (attempt >= this.#retry.attempts) throw error;
-        await this.backoff(endpoint, attempt, error.message, signal);
+        await this.backoff(endpoint, attempt, error.message, error.status, signal);
         continue;
       }
       if (res.status === 202) {
@@ -437,6 +438,7 @@ export class CoralNetClient {
     for (let attempt = 1; ; attempt++) {
       const pass = await this.gate.pass(options.signal);
       let failure: CoralNetError;
+      let status: number | undefined;
       try {
         let res: RawResponse;
         try {
@@ -461,6 +463,7 @@ export class CoralNetClient {
           throw error;
         }
         if (res.status < 500) return res;
+        status = res.status;
         failure = this.errorFor(endpoint, res);
         const retryAfter = Number(header(res.headers, 'retry-after'));
         if (Number.isFinite(retryAfter) && retryAfter > 0) this.gate.pause(retryAfter * 1000);
@@ -470,14 +473,14 @@ export class CoralNetClient {
         failure = new NetworkError(`${endpoint}: no answer from ${url.host} (${describeNetworkError(error)}).`, endpoint);
       }
       if (!options.retrySafe || attempt >= this.#retry.attempts) throw failure;
-      await this.backoff(endpoint, attempt, failure.message, options.signal);
+      await this.backoff(endpoint, attempt, failure.message, status, options.signal);
     }
   }
 
-  private async backoff(endpoint: string, attempt: number, reason: string, signal?: AbortSignal): Promise<void> {
+  private async backoff(endpoint: string, attempt: number, reason: string, status: number | undefined, signal?: AbortSignal): Promise<void> {
     const ceiling = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
     const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-    this.#onEvent({ type: 'retry', endpoint, attempt, delayMs, reason });
+    this.#onEvent({ type: 'retry', endpoint, attempt, delayMs, reason, ...(status === undefined ? {} : { status }) });
     await sleep(delayMs, signal);
   }
 

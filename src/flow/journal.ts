@@ -1,25 +1,33 @@
 /**
  * The run's journal, next to its outputs (`results.journal.ndjson`): one JSON record a line,
  * each on disk (fsync) before the run goes on, so that the same command after a crash or kill -9
- * resumes without losing or repeating anything.
+ * resumes without losing or repeating anything. Which images are in the outputs is kept beside it
+ * (`writtenImages.ts`); a checkpoint records how far that file, and each output, is on disk.
  *
  * Records:
  * - `start`   the run's settings; a resume with other settings is refused.
+ * - `served`  the loopback address a local folder is served at: a resume serves it there again, so
+ *             that jobs in flight still download their images.
  * - `sending` the images of a deploy about to be sent (with their points), and the highest job id
  *             the account had: a job that appears above it without a `sent` record is this one.
- * - `sent`    the job id the server gave those images.
+ * - `sent`    the job id the server gave that deploy.
  * - `resumed` a run went on from this journal (`times` of them, after a compaction).
- * - `written` how many images of the source (in source order) are in the outputs, the byte length
- *             of each output at that point, and the run's tally so far. A resume cuts the outputs
- *             back to these lengths (a crash may leave part of a line) and skips that many images.
+ * - `written` the byte length of each output and of the written-images file, and the run's tally.
+ *             A resume cuts each file back to these lengths (a crash may leave part of a line).
+ * - `stale`   a photo written before that has changed since: annotated again, its earlier lines
+ *             (those before `before` in each output) are removed when the run ends.
+ * - `pruned`  those lines were removed: the outputs' new lengths. Each pruned output was written
+ *             whole beside its file before this record; a resume renames any still left over it.
  *
  * The journal does not grow with the survey: once its appended records pass `compactBytes`, the
- * next checkpoint rewrites it (to a temporary file, synced, then renamed over it) as the `start`
- * record, the count of resumes, the deploys that still have images to write, and that checkpoint.
+ * next checkpoint rewrites it (to a temporary file, synced, then renamed over it) as the records a
+ * resume needs: the `start` and `served` records, the count of resumes, the stale photos, the
+ * deploys that still have images to write, and that checkpoint.
  */
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PlannedImage } from '../model.js';
+import { identityOf } from './writtenImages.js';
 
 /** What the outputs held at a checkpoint, and what the run had done by then (across resumes). */
 export interface Tally {
@@ -30,22 +38,39 @@ export interface Tally {
   /** Seconds of running, the time between a crash and its resume left out. */
   seconds: number;
   failures: Record<string, number>;
+  /** What the server did: 429s, requests tried again, 5xx answers, seconds spent waiting. */
+  server?: ServerTally;
 }
 
-export interface Checkpoint {
-  images: number;
+export interface ServerTally {
+  throttled: number;
+  retries: number;
+  serverErrors: number;
+  waitSeconds: number;
+}
+
+/** Byte lengths of the outputs. */
+export interface OutputLengths {
   csv: number;
   ndjson?: number;
   errors: number;
+}
+
+export interface Checkpoint extends OutputLengths {
+  /** Length of the written-images file. */
+  written: number;
   tally?: Tally;
 }
 
 export type JournalRecord =
   | { t: 'start'; settings: Record<string, unknown> }
-  | { t: 'sending'; images: PlannedImage[]; knownMax?: string }
-  | { t: 'sent'; job: string; seqs: number[] }
+  | { t: 'served'; url: string }
+  | { t: 'sending'; deploy: string; images: PlannedImage[]; knownMax?: string }
+  | { t: 'sent'; deploy: string; job: string }
   | { t: 'resumed'; times?: number }
-  | { t: 'written'; at: Checkpoint };
+  | { t: 'written'; at: Checkpoint }
+  | { t: 'stale'; name: string; before: OutputLengths }
+  | { t: 'pruned'; at: Checkpoint };
 
 /** A deploy the journal knows of: its images, and its job id once the server gave one. */
 export interface JournalDeploy {
@@ -57,39 +82,44 @@ export interface JournalDeploy {
 /** What a journal says about an interrupted run. */
 export interface JournalState {
   settings?: Record<string, unknown>;
+  /** Where a local folder was served. */
+  served?: string;
   checkpoint?: Checkpoint;
-  /** Jobs sent and not yet written in full, with their images. */
-  jobs: Array<{ job: string; images: PlannedImage[] }>;
+  /** Jobs sent whose images were not all written at the last compaction, in the order sent. */
+  jobs: Array<{ deploy: string; job: string; images: PlannedImage[] }>;
   /** Deploys whose job id was never recorded (the crash came between the POST and the record). */
-  unconfirmed: Array<{ images: PlannedImage[]; knownMax?: string }>;
+  unconfirmed: Array<{ deploy: string; images: PlannedImage[]; knownMax?: string }>;
+  /** Photos changed since they were written, whose earlier lines are still to be removed. */
+  stale: Array<{ name: string; before: OutputLengths }>;
+  /** Set when the run stopped while it removed those lines: each output's `.pruned` file is whole. */
+  pruning: boolean;
   /** Jobs recorded as sent after the last checkpoint: not in its tally yet. */
   sentSinceCheckpoint: number;
   /** How many times a run went on from this journal. */
   resumes: number;
 }
 
-const keyOf = (seqs: readonly number[]): string => seqs.join(',');
-const seqsOf = (images: readonly PlannedImage[]): number[] => images.map((image) => image.seq ?? -1);
-/** A deploy is done with once every one of its images is in the outputs. */
-const hasUnwritten = (deploy: JournalDeploy, written: number): boolean => deploy.images.some((image) => (image.seq ?? 0) >= written);
-
-/** The deploys of a journal's records, paired by their images' positions (deploys run in parallel). */
+/** The deploys of a journal's records, by their ids, each with the images it has still to write. */
 class Deploys {
-  readonly byKey = new Map<string, JournalDeploy>();
+  readonly byId = new Map<string, JournalDeploy & { pending: Set<string> }>();
 
-  apply(record: JournalRecord): void {
-    if (record.t === 'sending') this.byKey.set(keyOf(seqsOf(record.images)), { images: record.images, knownMax: record.knownMax });
-    else if (record.t === 'sent') {
-      const deploy = this.byKey.get(keyOf(record.seqs));
+  apply(record: JournalRecord, written?: ReadonlySet<string>): void {
+    if (record.t === 'sending') {
+      this.byId.set(record.deploy, { images: record.images, knownMax: record.knownMax, pending: new Set(record.images.map(identityOf)) });
+    } else if (record.t === 'sent') {
+      const deploy = this.byId.get(record.deploy);
       if (deploy) deploy.job = record.job;
-    } else if (record.t === 'written') {
-      for (const [key, deploy] of this.byKey) if (!hasUnwritten(deploy, record.at.images)) this.byKey.delete(key);
+    } else if (record.t === 'written' && written !== undefined) {
+      for (const [id, deploy] of this.byId) {
+        for (const key of written) deploy.pending.delete(key);
+        if (deploy.pending.size === 0) this.byId.delete(id);
+      }
     } else if (record.t === 'resumed') {
       // The run that goes on has settled every deploy whose id was lost: the one it found on the
       // server is recorded `sent` before this; the others never made a job, and their images are
       // sent again under new records. Kept, they would make two unconfirmed deploys after the next
       // crash, and then none could be told apart.
-      for (const [key, deploy] of this.byKey) if (deploy.job === undefined) this.byKey.delete(key);
+      for (const [id, deploy] of this.byId) if (deploy.job === undefined) this.byId.delete(id);
     }
   }
 }
@@ -100,7 +130,7 @@ export async function readJournal(path: string): Promise<JournalState | undefine
     throw error;
   });
   if (text === undefined) return undefined;
-  const state: JournalState = { jobs: [], unconfirmed: [], sentSinceCheckpoint: 0, resumes: 0 };
+  const state: JournalState = { jobs: [], unconfirmed: [], stale: [], pruning: false, sentSinceCheckpoint: 0, resumes: 0 };
   const deploys = new Deploys();
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -111,26 +141,29 @@ export async function readJournal(path: string): Promise<JournalState | undefine
       break; // the last line, cut by the crash: it was never acknowledged
     }
     if (record.t === 'start') state.settings = record.settings;
+    else if (record.t === 'served') state.served = record.url;
     else if (record.t === 'sent') state.sentSinceCheckpoint++;
     else if (record.t === 'resumed') state.resumes += record.times ?? 1;
-    else if (record.t === 'written') {
+    else if (record.t === 'stale') state.stale.push({ name: record.name, before: record.before });
+    else if (record.t === 'written' || record.t === 'pruned') {
       state.checkpoint = record.at;
       state.sentSinceCheckpoint = 0;
+      state.pruning = record.t === 'pruned';
+      if (record.t === 'pruned') state.stale = [];
     }
     deploys.apply(record);
   }
-  const written = state.checkpoint?.images ?? 0;
-  for (const deploy of deploys.byKey.values()) {
-    if (!hasUnwritten(deploy, written)) continue;
-    if (deploy.job !== undefined) state.jobs.push({ job: deploy.job, images: deploy.images });
-    else state.unconfirmed.push({ images: deploy.images, knownMax: deploy.knownMax });
+  for (const [id, deploy] of deploys.byId) {
+    if (deploy.job !== undefined) state.jobs.push({ deploy: id, job: deploy.job, images: deploy.images });
+    else state.unconfirmed.push({ deploy: id, images: deploy.images, knownMax: deploy.knownMax });
   }
   return state;
 }
 
 export class Journal {
   private readonly deploys = new Deploys();
-  private start?: JournalRecord;
+  private readonly kept = new Map<string, JournalRecord>();
+  private stale: JournalRecord[] = [];
   private resumes = 0;
   private appended = 0;
   /** Records are written one at a time: a compaction never races an append. */
@@ -144,24 +177,40 @@ export class Journal {
 
   /**
    * Opens a new journal, or one to go on with after `previous` (read by `readJournal`), whose
-   * open deploys it keeps for compactions.
+   * records it keeps for compactions; `isWritten` tells which of its deploys' images are written.
    */
-  static async open(path: string, previous?: JournalState, options: { compactBytes?: number } = {}): Promise<Journal> {
+  static async open(path: string, previous?: JournalState, options: { compactBytes?: number; isWritten?: (image: PlannedImage) => boolean } = {}): Promise<Journal> {
     const journal = new Journal(path, await open(path, previous ? 'a' : 'w'), options.compactBytes ?? 4 * 2 ** 20);
-    if (previous?.settings) journal.start = { t: 'start', settings: previous.settings };
+    if (previous?.settings) journal.kept.set('start', { t: 'start', settings: previous.settings });
+    if (previous?.served) journal.kept.set('served', { t: 'served', url: previous.served });
     journal.resumes = previous?.resumes ?? 0;
-    for (const { job, images } of previous?.jobs ?? []) journal.deploys.byKey.set(keyOf(seqsOf(images)), { images, job });
-    for (const { images, knownMax } of previous?.unconfirmed ?? []) journal.deploys.byKey.set(keyOf(seqsOf(images)), { images, knownMax });
+    journal.stale = (previous?.stale ?? []).map(({ name, before }) => ({ t: 'stale', name, before }));
+    for (const { deploy, job, images } of previous?.jobs ?? []) {
+      journal.deploys.apply({ t: 'sending', deploy, images });
+      journal.deploys.apply({ t: 'sent', deploy, job });
+    }
+    for (const { deploy, images, knownMax } of previous?.unconfirmed ?? []) journal.deploys.apply({ t: 'sending', deploy, images, knownMax });
+    const { isWritten } = options;
+    if (isWritten !== undefined) {
+      const written = new Set([...journal.deploys.byId.values()].flatMap(({ images }) => images.filter(isWritten).map(identityOf)));
+      journal.deploys.apply({ t: 'written', at: { written: 0, csv: 0, errors: 0 } }, written);
+    }
     return journal;
   }
 
-  /** Appends a record and waits until it is on disk; a checkpoint may first compact the journal. */
-  record(record: JournalRecord): Promise<void> {
+  /**
+   * Appends a record and waits until it is on disk; a checkpoint may first compact the journal.
+   * A `written` record is given the images written since the last one, so that deploys whose
+   * images are all written are left out of compactions.
+   */
+  record(record: JournalRecord, written?: ReadonlySet<string>): Promise<void> {
     const done = this.queue.then(async () => {
-      if (record.t === 'start') this.start = record;
+      if (record.t === 'start' || record.t === 'served') this.kept.set(record.t, record);
       if (record.t === 'resumed') this.resumes += record.times ?? 1;
-      this.deploys.apply(record);
-      if (record.t === 'written' && this.appended >= this.compactBytes) return this.compact(record);
+      if (record.t === 'stale') this.stale.push(record);
+      if (record.t === 'pruned') this.stale = [];
+      this.deploys.apply(record, written);
+      if ((record.t === 'written' || record.t === 'pruned') && this.appended >= this.compactBytes) return this.compact(record);
       const line = Buffer.from(`${JSON.stringify(record)}\n`);
       await this.handle.appendFile(line);
       await this.handle.datasync();
@@ -171,13 +220,14 @@ export class Journal {
     return done;
   }
 
-  /** Rewrites the journal as what a resume needs: settings, open deploys, this checkpoint. */
+  /** Rewrites the journal as what a resume needs: settings, address, stale photos, open deploys, this checkpoint. */
   private async compact(checkpoint: JournalRecord): Promise<void> {
-    const records: JournalRecord[] = this.start ? [this.start] : [];
+    const records: JournalRecord[] = [...this.kept.values()];
     if (this.resumes > 0) records.push({ t: 'resumed', times: this.resumes });
-    for (const deploy of this.deploys.byKey.values()) {
-      records.push({ t: 'sending', images: deploy.images, ...(deploy.knownMax === undefined ? {} : { knownMax: deploy.knownMax }) });
-      if (deploy.job !== undefined) records.push({ t: 'sent', job: deploy.job, seqs: seqsOf(deploy.images) });
+    records.push(...this.stale);
+    for (const [deploy, { images, knownMax, job }] of this.deploys.byId) {
+      records.push({ t: 'sending', deploy, images, ...(knownMax === undefined ? {} : { knownMax }) });
+      if (job !== undefined) records.push({ t: 'sent', deploy, job });
     }
     records.push(checkpoint);
     const temporary = `${this.path}.compacting`;
@@ -190,12 +240,7 @@ export class Journal {
     }
     await this.handle.close();
     await rename(temporary, this.path);
-    const folder = await open(dirname(this.path), 'r');
-    try {
-      await folder.sync(); // the rename itself is on disk
-    } finally {
-      await folder.close();
-    }
+    await syncFolder(this.path);
     this.handle = await open(this.path, 'a');
     this.appended = 0;
   }
@@ -203,5 +248,15 @@ export class Journal {
   async close(): Promise<void> {
     await this.queue;
     await this.handle.close();
+  }
+}
+
+/** Makes a rename in the folder of `path` durable. */
+export async function syncFolder(path: string): Promise<void> {
+  const folder = await open(dirname(path), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
   }
 }

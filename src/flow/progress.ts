@@ -7,6 +7,10 @@ export interface Progress {
   inFlight: number;
   activeJobs: number;
   points: number;
+  /** Images a resumed run found written before. */
+  alreadyWritten?: number;
+  /** What the run is waiting for now (throttled, a server error, the job limit), if anything. */
+  waiting?: string;
   startedAt: number;
 }
 
@@ -29,7 +33,9 @@ export function progressLine(p: Progress, now = Date.now()): string {
   const finished = p.done + p.failed;
   const total = p.total === undefined ? '' : `/${p.total.toLocaleString('en')}`;
   const eta = p.total !== undefined && rate > 0 ? ` · ETA ${clock(((p.total - finished) / rate) * 60)}` : '';
-  return `${p.done.toLocaleString('en')}${total} done · ${p.failed} failed · ${p.inFlight} in flight · ${p.activeJobs} jobs · ${Math.round(rate)}/min${eta}`;
+  const before = p.alreadyWritten ? `${p.alreadyWritten.toLocaleString('en')} written before · ` : '';
+  const waiting = p.waiting === undefined ? '' : ` · ${p.waiting}`;
+  return `${before}${p.done.toLocaleString('en')}${total} done · ${p.failed} failed · ${p.inFlight} in flight · ${p.activeJobs} jobs · ${Math.round(rate)}/min${eta}${waiting}`;
 }
 
 /** Redraws the progress line on a terminal every `everyMs`; does nothing when `stream` is not one. */

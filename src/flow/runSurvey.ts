@@ -4,7 +4,7 @@
  */
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { concatMap, filter, from, lastValueFrom, map, merge, mergeMap, of, type OperatorFunction } from 'rxjs';
+import { concatMap, filter, from, identity, lastValueFrom, map, merge, mergeMap, of, tap, type OperatorFunction } from 'rxjs';
 import { CoralNetClient, CORALNET_API, type ClientEvent } from '../coralnet/client.js';
 import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
 import type { RateWindow } from '../util/duration.js';
@@ -15,7 +15,7 @@ import type { ImageOutcome, ImageRef, PlannedImage, ProbedImage } from '../model
 import { annotate, chunksAtOnce } from '../operators/annotate.js';
 import { chunk } from '../operators/chunk.js';
 import { dropDuplicates } from '../operators/dropDuplicates.js';
-import type { OrFailed } from '../operators/failures.js';
+import { isFailed, type OrFailed } from '../operators/failures.js';
 import { imagesOf, listImages, type ImageSource } from '../operators/listImages.js';
 import { probe } from '../operators/probe.js';
 import { givenPoints, readPointsCsv, samplePoints } from '../operators/samplePoints.js';
@@ -25,12 +25,16 @@ import { LineBytes } from '../sinks/lineBytes.js';
 import { NdjsonFile } from '../sinks/lineFile.js';
 import { serveFolder, type ServedFolder } from '../sources/folderServer.js';
 import { Credits } from './credits.js';
-import { Journal, readJournal, type Checkpoint, type JournalState, type Tally } from './journal.js';
+import { Journal, readJournal, type Checkpoint, type JournalState, type OutputLengths, type ServerTally, type Tally } from './journal.js';
+import { checkDistinctOutputs, lockOutputs } from './outputLock.js';
+import { placePruned, pruneFile } from './prune.js';
+import { Claims, recoverJobs } from './resume.js';
+import { identityOf, WrittenImages, WrittenImagesFile, writtenImagesPath } from './writtenImages.js';
 import { PollPlanner } from './pollPlanner.js';
 import { inSourceOrder } from './sourceOrder.js';
 import { pollUntilDone } from '../operators/pollUntilDone.js';
 import { retryErrors } from '../operators/retryErrors.js';
-import type { DeployHooks, SubmittedJob } from '../operators/deploy.js';
+import type { DeployHooks } from '../operators/deploy.js';
 import { showProgress, type Progress } from './progress.js';
 import { withFields } from '../util/objects.js';
 
@@ -81,7 +85,7 @@ export interface SurveyOptions {
   /** Draw a progress line on this stream when it is a terminal. */
   progressStream?: NodeJS.WriteStream;
   onEvent?: (event: ClientEvent) => void;
-  /** Told of a resume. */
+  /** Told of a resume, and of what changed in the source since. */
   log?: (line: string) => void;
 }
 
@@ -100,7 +104,21 @@ export interface SurveySummary {
   resumes: number;
   /** Failure reasons and how many images each. */
   failures: Record<string, number>;
+  /** What the server did over the whole survey: 429s, requests tried again, 5xx answers, time spent waiting. */
+  server: ServerTally;
+  /** How the source changed since the run that was resumed (only in a resumed run). */
+  changes?: SourceChanges;
   outputs: { csv: string; ndjson?: string; errors: string; run: string };
+}
+
+/** Photos of the source since the interrupted run. */
+export interface SourceChanges {
+  /** Photos not written before: added since, or not reached before the interruption. */
+  notWrittenBefore: number;
+  /** Written before, and no longer in the source: their lines stay in the outputs. */
+  gone: number;
+  /** Written before, and changed since (size or time): annotated again, their earlier lines removed. */
+  changed: number;
 }
 
 /** The run's summary next to the CSV: `results.csv` → `results.run.json` (the report reads it). */
@@ -109,9 +127,13 @@ export const runSummaryPath = (out: string): string => `${out.replace(/\.csv$/i,
 /** The errors file next to the CSV: `results.csv` → `results.errors.ndjson`. */
 export const defaultErrorsPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.errors.ndjson`;
 
+
+/** The journal next to the CSV: `results.csv` → `results.journal.ndjson`. */
+export const journalPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.journal.ndjson`;
+
 /** Gives each local image a URL CoralNet can download. */
-function publish<T extends ImageRef>(urlOf: ((image: ImageRef) => string) | undefined): OperatorFunction<T, T> {
-  return map((image) => (image.url !== undefined || urlOf === undefined ? image : withFields(image, { url: urlOf(image) })));
+function publish<T extends OrFailed<ImageRef>>(urlOf: ((image: ImageRef) => string) | undefined): OperatorFunction<T, T> {
+  return map((image) => (isFailed(image) || image.url !== undefined || urlOf === undefined ? image : { ...image, url: urlOf(image) }));
 }
 
 async function countImages(source: ImageSource): Promise<number | undefined> {
@@ -124,6 +146,20 @@ async function countImages(source: ImageSource): Promise<number | undefined> {
 /** A short reason for summaries: the exception name of CoralNet's message, or the message after the image's name. */
 export function reasonKind(reason: string): string {
   return /^[\w.]*?(\w+Error)\b/.exec(reason)?.[1] ?? reason.replace(/^\S+ /, '').slice(0, 60);
+}
+
+/** Where a local folder is served for a server on this machine: at the address of the run before, when it is free. */
+async function serveAgain(folder: string, previous: string | undefined, log: (line: string) => void): Promise<ServedFolder> {
+  const port = previous === undefined ? undefined : Number(new URL(previous).port);
+  if (port !== undefined) {
+    try {
+      return await serveFolder(folder, { port });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      log(`${previous} is taken by another program: the folder is served at a new address, so images of jobs in flight are downloaded from there when sent again`);
+    }
+  }
+  return serveFolder(folder);
 }
 
 /**
@@ -139,6 +175,14 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
   const apiUrl = new URL(options.client?.apiUrl.href ?? options.apiUrl ?? CORALNET_API);
   const errorsPath = options.errors ?? defaultErrorsPath(options.out);
   if (options.points === undefined && options.pointsCsv === undefined) throw new Error('Say where the points go: --points (random:30, stratified:5x6x1, grid:10x10) or --points-csv FILE.');
+  checkDistinctOutputs({
+    '--out': options.out,
+    '--ndjson': options.ndjson,
+    '--errors': errorsPath,
+    'the journal': journalPath(options.out),
+    'the list of written images': writtenImagesPath(options.out),
+    'the run summary': runSummaryPath(options.out),
+  });
 
   // Local images must be reachable by the server: served on loopback for a server on this machine,
   // or published by the user under a public URL prefix.
@@ -159,68 +203,84 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
     urlOf = (image) => served!.urlOf(image.name);
   }
 
-  const client =
-    options.client ??
-    (await CoralNetClient.connect({
-      apiUrl: apiUrl.href,
-      token: options.token,
-      username: options.username,
-      password: options.password,
-      windows: options.windows,
-      jobSlots: options.jobSlots,
-      onEvent: options.onEvent,
-    }));
+  // Output folders are made as needed, like any tool that writes to a path it is given.
+  for (const path of [options.out, options.ndjson, errorsPath]) if (path !== undefined) await mkdir(dirname(path), { recursive: true });
+  const unlock = await lockOutputs(options.out);
+  const watch = new ServerWatch(options.onEvent);
   try {
-    if (folder !== undefined && options.urlPrefix === undefined) {
-      await mkdir(folder, { recursive: true });
-      served = await serveFolder(folder);
+    const previous = await readJournal(journalPath(options.out));
+    const client =
+      options.client ??
+      (await CoralNetClient.connect({
+        apiUrl: apiUrl.href,
+        token: options.token,
+        username: options.username,
+        password: options.password,
+        windows: options.windows,
+        jobSlots: options.jobSlots,
+        onEvent: (event) => watch.onEvent(event),
+      }));
+    try {
+      if (folder !== undefined && options.urlPrefix === undefined) {
+        await mkdir(folder, { recursive: true });
+        served = await serveAgain(folder, previous?.served, options.log ?? (() => undefined));
+      }
+      return await annotateSurvey(options, { client, previous, served, urlOf, errorsPath, started, watch });
+    } finally {
+      if (!options.client) await client.close();
+      await served?.close();
     }
-    return await annotateSurvey(options, client, urlOf, errorsPath, started);
   } finally {
-    if (!options.client) await client.close();
-    await served?.close();
+    await unlock();
   }
 }
 
-/** The journal next to the CSV: `results.csv` → `results.journal.ndjson`. */
-export const journalPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.journal.ndjson`;
+/** What the server did, counted from the client's events, and the wait it is in now. */
+class ServerWatch {
+  readonly tally: ServerTally = { throttled: 0, retries: 0, serverErrors: 0, waitSeconds: 0 };
+  /** What the run waits for now, and until when. */
+  waiting?: { what: string; until: number };
 
-/** Jobs of an interrupted run to poll again instead of sending their images again. */
-async function recoverJobs(client: CoralNetClient, state: JournalState, written: number): Promise<{ recovered: Array<{ job: SubmittedJob; owns: Set<number> }>; found?: { job: string; seqs: number[] } }> {
-  const jobs = [...state.jobs];
-  let found: { job: string; seqs: number[] } | undefined;
-  // A deploy whose answer the crash cut off: the account's one new job above the id known then.
-  if (state.unconfirmed.length === 1 && client.username !== undefined && state.unconfirmed[0]!.knownMax !== undefined) {
-    const known = new Set(jobs.map((j) => j.job));
-    const user = await client.user();
-    const above = [...user.activeJobIds, ...user.recentlyCompletedJobIds].filter((id) => Number(id) > Number(state.unconfirmed[0]!.knownMax) && !known.has(id));
-    if (above.length === 1) {
-      jobs.push({ job: above[0]!, images: state.unconfirmed[0]!.images });
-      found = { job: above[0]!, seqs: state.unconfirmed[0]!.images.map((image) => image.seq ?? -1) };
+  constructor(private readonly forward?: (event: ClientEvent) => void) {}
+
+  onEvent(event: ClientEvent): void {
+    const now = Date.now();
+    if (event.type === 'throttled') {
+      this.tally.throttled++;
+      this.tally.waitSeconds += event.retryAfterSeconds;
+      this.waiting = { what: `throttled by the server (429), waiting ${event.retryAfterSeconds} s`, until: now + event.retryAfterSeconds * 1000 };
+    } else if (event.type === 'retry') {
+      this.tally.retries++;
+      if (event.status !== undefined) this.tally.serverErrors++;
+      this.tally.waitSeconds += event.delayMs / 1000;
+      const what = event.status !== undefined ? `server error ${event.status}` : 'no answer from the server';
+      this.waiting = { what: `${what}, trying again in ${Math.ceil(event.delayMs / 1000)} s`, until: now + event.delayMs };
+    } else if (event.type === 'job-limit-full') {
+      this.waiting = { what: `the account's job limit is full (jobs ${event.activeJobIds.join(', ')}), waiting for a slot`, until: now + 10_000 };
     }
+    this.forward?.(event);
   }
-  // Each image belongs to the last job it was sent in.
-  const owner = new Map<number, string>();
-  for (const { job, images } of jobs) for (const image of images) if ((image.seq ?? -1) >= written) owner.set(image.seq!, job);
-  const recovered: Array<{ job: SubmittedJob; owns: Set<number> }> = [];
-  for (const { job, images } of jobs) {
-    const owns = new Set(images.map((image) => image.seq!).filter((seq) => owner.get(seq) === job));
-    if (owns.size === 0) continue;
-    const handle = client.jobFromId(job);
-    client.adopt(handle);
-    recovered.push({ job: { job: handle, images, sentAt: Date.now() }, owns });
+
+  /** The wait to show now, if any. */
+  now(): string | undefined {
+    return this.waiting !== undefined && Date.now() < this.waiting.until ? this.waiting.what : undefined;
   }
-  return { recovered, found };
+}
+
+interface RunContext {
+  client: CoralNetClient;
+  previous: JournalState | undefined;
+  served: ServedFolder | undefined;
+  urlOf: ((image: ImageRef) => string) | undefined;
+  errorsPath: string;
+  started: number;
+  watch: ServerWatch;
 }
 
 /** The run itself, once the client is connected and the images can be reached. */
-async function annotateSurvey(
-  options: SurveyOptions,
-  client: CoralNetClient,
-  urlOf: ((image: ImageRef) => string) | undefined,
-  errorsPath: string,
-  started: number,
-): Promise<SurveySummary> {
+async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<SurveySummary> {
+  const { client, previous, served, urlOf, errorsPath, started, watch } = run;
+  const log = options.log ?? (() => undefined);
   const pointsStep: OperatorFunction<OrFailed<ProbedImage>, OrFailed<PlannedImage>> =
     options.pointsCsv !== undefined
       ? givenPoints(await readPointsCsv(options.pointsCsv))
@@ -237,26 +297,31 @@ async function annotateSurvey(
     ndjson: options.ndjson ?? null,
   };
   const journalFile = journalPath(options.out);
-  // Output folders are made as needed, like any tool that writes to a path it is given.
-  for (const path of [options.out, options.ndjson, errorsPath]) if (path !== undefined) await mkdir(dirname(path), { recursive: true });
-  const previous = await readJournal(journalFile);
+  const writtenFile = writtenImagesPath(options.out);
   if (previous?.settings && JSON.stringify(previous.settings) !== JSON.stringify(settings)) {
     throw new Error(`${journalFile} belongs to an interrupted run with other settings (${JSON.stringify(previous.settings)}): run that command again to finish it, or move the journal away to start over.`);
   }
   const checkpoint = previous?.checkpoint;
-  const written = checkpoint?.images ?? 0;
+  if (checkpoint !== undefined && checkpoint.written === undefined) {
+    throw new Error(`${journalFile} was written by an earlier version of reefstream, which resumed by position: finish that run with it, or move the journal away to start over.`);
+  }
+  const outputs = [options.out, ...(options.ndjson === undefined ? [] : [options.ndjson]), errorsPath];
+  // A run stopped while it removed the earlier lines of changed photos: its copies are whole.
+  if (previous?.pruning) await placePruned(outputs);
+  const written = checkpoint ? await WrittenImages.read(writtenFile, checkpoint.written) : WrittenImages.empty();
   const planner = new PollPlanner(client.gate);
-  // Local photos are served at a new address by each run: resends of recovered images use this run's.
-  const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && urlOf !== undefined ? withFields(image, { url: urlOf(image) }) : image);
+  // Local photos may be served at a new address: resends of recovered images use this run's.
+  const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && urlOf !== undefined ? { ...image, url: urlOf(image) } : image);
   const recovery = previous ? await recoverJobs(client, previous, written) : { recovered: [] };
   const recovered = recovery.recovered.map(({ job, owns }) => ({ job: { ...job, images: job.images.map(republish) }, owns }));
-  const owned = new Set(recovered.flatMap(({ owns }) => [...owns]));
-  if (previous) options.log?.(`resuming the run of ${journalFile}: ${written} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
+  const claims = new Claims(new Set(recovered.flatMap(({ owns }) => [...owns])));
+  if (previous) log(`resuming the run of ${journalFile}: ${written.size} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
 
-  const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (chunksAtOnce(client.gate.jobs.limit) + 1), owned.size + MAX_IMAGES_PER_JOB);
+  const owned = recovered.reduce((n, { owns }) => n + owns.size, 0);
+  const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (chunksAtOnce(client.gate.jobs.limit) + 1), owned + MAX_IMAGES_PER_JOB);
   const credits = new Credits(window);
-  for (let i = 0; i < owned.size; i++) await credits.take();
-  const progress: Progress = { done: 0, failed: 0, inFlight: 0, activeJobs: 0, points: 0, startedAt: started };
+  for (let i = 0; i < owned; i++) await credits.take();
+  const progress: Progress = { done: 0, failed: 0, inFlight: 0, activeJobs: 0, points: 0, alreadyWritten: 0, startedAt: started };
   void countImages(options.source).then(
     (total) => (progress.total = total),
     () => undefined,
@@ -264,30 +329,39 @@ async function annotateSurvey(
   const csv = await CsvFile.open(options.out, csvHeader({ metadata }), checkpoint?.csv);
   const ndjson = options.ndjson === undefined ? undefined : await NdjsonFile.open(options.ndjson, checkpoint?.ndjson);
   const errors = await NdjsonFile.open(errorsPath, checkpoint?.errors);
-  const journal = await Journal.open(journalFile, previous);
+  const writtenImages = await WrittenImagesFile.open(writtenFile, checkpoint?.written);
+  const journal = await Journal.open(journalFile, previous, { isWritten: (image) => written.has(image) });
   // The job found for a deploy whose answer the crash cut off is this run's to record, before
   // `resumed` settles the deploys still without a job.
   if (recovery.found) await journal.record({ t: 'sent', ...recovery.found });
   await journal.record(previous === undefined ? { t: 'start', settings } : { t: 'resumed' });
+  if (served !== undefined && served.url !== previous?.served) await journal.record({ t: 'served', url: served.url });
   // What earlier runs of this survey did, up to the checkpoint resumed from.
   const earlier: Tally = checkpoint?.tally ?? { annotated: 0, failed: 0, points: 0, jobs: 0, seconds: 0, failures: {} };
+  const earlierServer: ServerTally = earlier.server ?? { throttled: 0, retries: 0, serverErrors: 0, waitSeconds: 0 };
   // Jobs sent after that checkpoint, and the one whose id the crash kept from the journal.
   let jobsSent = (previous?.sentSinceCheckpoint ?? 0) + (recovery.found ? 1 : 0);
+  // Deploys are named by the run that sent them and their number in it.
+  const runNumber = previous ? previous.resumes + 1 : 0;
+  const deployIds = new WeakMap<PlannedImage[], string>();
+  let deploys = 0;
   const hooks: DeployHooks = {
-    beforeSend: (images, knownMax) => journal.record({ t: 'sending', images, knownMax }),
+    beforeSend: (images, knownMax) => {
+      const deploy = `${runNumber}.${deploys++}`;
+      deployIds.set(images, deploy);
+      return journal.record({ t: 'sending', deploy, images, knownMax });
+    },
     afterSend: (job, images) => {
       jobsSent++;
-      return journal.record({ t: 'sent', job: job.id, seqs: images.map((image) => image.seq ?? -1) });
+      return journal.record({ t: 'sent', deploy: deployIds.get(images)!, job: job.id });
     },
   };
   const stopProgress = showProgress(
-    () => ({ ...progress, inFlight: credits.inUse, activeJobs: client.gate.jobs.active }),
+    () => ({ ...progress, inFlight: credits.inUse, activeJobs: client.gate.jobs.active, waiting: watch.now() }),
     options.progressStream ?? process.stderr,
   );
   const failures: Record<string, number> = { ...earlier.failures };
   const request = { classifierId: options.classifierId, points: options.points ?? `csv:${options.pointsCsv}`, area: options.area, seed: options.seed ?? 1 };
-  let next = written;
-  let lastCheckpoint = { images: written, at: Date.now() };
 
   /** The whole survey's figures so far: the earlier runs' (up to the checkpoint resumed from) and this one's. */
   const tally = (): Tally => ({
@@ -297,12 +371,25 @@ async function annotateSurvey(
     jobs: earlier.jobs + jobsSent,
     seconds: earlier.seconds + (Date.now() - started) / 1000,
     failures,
+    server: {
+      throttled: earlierServer.throttled + watch.tally.throttled,
+      retries: earlierServer.retries + watch.tally.retries,
+      serverErrors: earlierServer.serverErrors + watch.tally.serverErrors,
+      waitSeconds: earlierServer.waitSeconds + watch.tally.waitSeconds,
+    },
   });
-  /** Outputs on disk, then the journal says so: a crash after this loses nothing before `next`. */
-  const saveCheckpoint = async (): Promise<void> => {
-    const at: Checkpoint = { images: next, csv: await csv.checkpoint(), errors: await errors.checkpoint(), ...(ndjson ? { ndjson: await ndjson.checkpoint() } : {}), tally: tally() };
-    await journal.record({ t: 'written', at });
-    lastCheckpoint = { images: next, at: Date.now() };
+
+  // Images written since the last checkpoint, and when that was.
+  let writtenSince = new Set<string>();
+  let lastCheckpointAt = Date.now();
+  /** Outputs on disk, then the journal says so: a crash after this loses nothing written before. */
+  const saveCheckpoint = async (): Promise<Checkpoint> => {
+    const at: Checkpoint = { csv: await csv.checkpoint(), errors: await errors.checkpoint(), ...(ndjson ? { ndjson: await ndjson.checkpoint() } : {}), written: await writtenImages.checkpoint(), tally: tally() };
+    const keys = writtenSince;
+    writtenSince = new Set();
+    await journal.record({ t: 'written', at }, keys);
+    lastCheckpointAt = Date.now();
+    return at;
   };
 
   const lines = new LineBytes();
@@ -333,21 +420,63 @@ async function annotateSurvey(
       const kind = reasonKind(outcome.reason);
       failures[kind] = (failures[kind] ?? 0) + 1;
     }
-    next = (outcome.seq ?? next) + 1;
+    await writtenImages.add(outcome);
+    writtenSince.add(identityOf(outcome));
     credits.give();
-    if (next - lastCheckpoint.images >= MAX_IMAGES_PER_JOB || Date.now() - lastCheckpoint.at >= 1000) await saveCheckpoint();
+    if (writtenSince.size >= MAX_IMAGES_PER_JOB || Date.now() - lastCheckpointAt >= 1000) await saveCheckpoint();
+  };
+
+  // Resumed: photos written before are skipped; one changed since is annotated again, and its
+  // earlier lines (before this run's start in each output) are removed when the run ends.
+  const resumedAt: OutputLengths = { csv: checkpoint?.csv ?? 0, errors: checkpoint?.errors ?? 0, ...(checkpoint?.ndjson === undefined ? {} : { ndjson: checkpoint.ndjson }) };
+  const stale = new Map((previous?.stale ?? []).map(({ name, before }) => [name, before]));
+  const changes: SourceChanges = { notWrittenBefore: 0, gone: 0, changed: 0 };
+  let place = 0;
+  /** The image's place in this run's stream, or undefined when it has nothing to do here. */
+  const placeInStream = async (image: OrFailed<ImageRef>): Promise<OrFailed<ImageRef> | undefined> => {
+    const key = identityOf(image);
+    if (!isFailed(image) && claims.has(key)) {
+      // A recovered job stands for it, and holds its credit.
+      written.check(image);
+      claims.place(key, place++);
+      credits.give();
+      return undefined;
+    }
+    if (previous) {
+      const state = written.check(image);
+      if (state === 'written') {
+        progress.alreadyWritten!++;
+        credits.give();
+        return undefined;
+      }
+      if (state === 'changed') {
+        changes.changed++;
+        stale.set(image.name, resumedAt);
+        await journal.record({ t: 'stale', name: image.name, before: resumedAt });
+      } else changes.notWrittenBefore++;
+    }
+    return { ...image, seq: place++ };
+  };
+
+  /** Once the listing is over: what changed in the source since the interrupted run. */
+  const reportChanges = (): void => {
+    if (!previous) return;
+    changes.gone = written.unseen();
+    const said = [
+      changes.notWrittenBefore > 0 ? `${changes.notWrittenBefore} ${changes.notWrittenBefore === 1 ? 'photo' : 'photos'} not written before (new in the source, or not reached before the interruption)` : undefined,
+      changes.changed > 0 ? `${changes.changed} written before and changed since: annotated again, the earlier lines removed` : undefined,
+      changes.gone > 0 ? `${changes.gone} written before ${changes.gone === 1 ? 'is' : 'are'} no longer in the source and stay in the outputs` : undefined,
+    ].filter((line) => line !== undefined);
+    if (said.length > 0) log(`since the interrupted run: ${said.join('; ')}`);
   };
 
   const annotateOptions = { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks };
   const fromSource = listImages(options.source, credits).pipe(
-    map((image, seq) => withFields(image, { seq })),
-    dropDuplicates(),
-    filter((image) => {
-      const seq = image.seq!; // numbered just above
-      const keep = seq >= written && !owned.has(seq);
-      if (!keep) credits.give();
-      return keep;
-    }),
+    // A URL list marks its own repeated lines; other sources are checked here.
+    typeof options.source === 'string' ? identity : dropDuplicates(),
+    concatMap(placeInStream),
+    filter((image): image is OrFailed<ImageRef> => image !== undefined),
+    tap({ complete: () => (claims.end(), reportChanges()), error: () => claims.end() }),
     publish(urlOf),
     probe({ imageSize: options.imageSize }),
     pointsStep,
@@ -359,32 +488,55 @@ async function annotateSurvey(
       of(job).pipe(
         pollUntilDone(client, planner),
         retryErrors(client, annotateOptions),
-        filter((outcome) => owns.has(outcome.seq ?? -1)),
+        filter((outcome) => owns.has(identityOf(outcome))),
       ),
     ),
+    // Placed where the listing met the image; an image gone from the source is not written.
+    mergeMap(async (outcome): Promise<ImageOutcome | undefined> => {
+      const at = await claims.placeOf(identityOf(outcome));
+      if (at !== undefined) return { ...outcome, seq: at };
+      credits.give();
+      return undefined;
+    }),
+    filter((outcome): outcome is ImageOutcome => outcome !== undefined),
   );
 
-  const closeAll = async (): Promise<void> => {
+  const closeOutputs = async (): Promise<void> => {
     stopProgress();
     await csv.close();
     await ndjson?.close();
     await errors.close();
-    await journal.close();
+    await writtenImages.close();
   };
   try {
-    await lastValueFrom(
-      merge(fromJournal, fromSource).pipe(inSourceOrder(written), concatMap(write)),
-      { defaultValue: undefined },
-    );
-    await saveCheckpoint();
+    await lastValueFrom(merge(fromJournal, fromSource).pipe(inSourceOrder(0), concatMap(write)), { defaultValue: undefined });
+    const at = await saveCheckpoint();
+    await closeOutputs();
+    if (stale.size > 0) {
+      const before = (output: keyof OutputLengths): Map<string, number> => new Map([...stale].map(([name, lengths]) => [name, lengths[output] ?? 0]));
+      const rows = await pruneFile(options.out, 'csv', before('csv'));
+      const failedBefore = await pruneFile(errorsPath, 'ndjson', before('errors'));
+      const lines = options.ndjson === undefined ? undefined : await pruneFile(options.ndjson, 'ndjson', before('ndjson'));
+      // The tally counts what the outputs hold: the earlier lines of the changed photos are gone.
+      progress.done -= rows.images;
+      progress.points -= rows.records;
+      progress.failed -= failedBefore.records;
+      const pruned: Checkpoint = { ...at, csv: rows.length, errors: failedBefore.length, ...(lines === undefined ? {} : { ndjson: lines.length }), tally: tally() };
+      await journal.record({ t: 'pruned', at: pruned });
+      await placePruned(outputs);
+    }
+    await journal.close();
   } catch (error) {
-    await closeAll();
+    await closeOutputs().catch(() => undefined);
+    await journal.close().catch(() => undefined);
     // A run stopped before any job was made or any image written (a wrong classifier id, say) has
     // nothing to resume: its journal would only refuse the corrected command.
-    if (previous === undefined && jobsSent === 0 && next === 0) await unlink(journalFile).catch(() => undefined);
+    if (previous === undefined && jobsSent === 0 && progress.done + progress.failed === 0) {
+      await unlink(journalFile).catch(() => undefined);
+      await unlink(writtenFile).catch(() => undefined);
+    }
     throw error;
   }
-  await closeAll();
   const total = tally();
   const { seconds } = total;
   const images = total.annotated + total.failed;
@@ -398,11 +550,14 @@ async function annotateSurvey(
     resumes: previous ? previous.resumes + 1 : 0,
     imagesPerMinute: seconds > 0 ? (images / seconds) * 60 : 0,
     failures,
+    server: total.server!,
+    ...(previous ? { changes } : {}),
     outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath, run: runSummaryPath(options.out) },
   };
   await writeFile(summary.outputs.run, `${JSON.stringify({ ...summary, finishedAt: new Date().toISOString(), request: { classifierId: options.classifierId, points: options.points, area: options.area, seed: options.seed ?? 1 } }, null, 2)}\n`);
   // Finished, the summary written: the journal has nothing left to resume. Removed last, so that a
   // run stopped before this point is resumed (and finds nothing to send) rather than started again.
   await unlink(journalFile);
+  await unlink(writtenFile);
   return summary;
 }

@@ -1,8 +1,8 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 
 /**
- * Puts outcomes back in source order (by `seq`, from `first`): what is written is always a prefix
- * of the survey, so a resume only needs the count. Items wait here at most as long as an earlier
+ * Puts outcomes back in stream order (by `seq`, from `first`), so that rows come in the source's
+ * order. Items wait here at most as long as an earlier
  * one is in flight; the credit window bounds how many.
  */
 export function inSourceOrder<T extends { seq?: number }>(first = 0): OperatorFunction<T, T> {
@@ -12,7 +12,8 @@ export function inSourceOrder<T extends { seq?: number }>(first = 0): OperatorFu
       let next = first;
       return source.subscribe({
         next: (item) => {
-          if (item.seq === undefined) throw new Error('an outcome without a source position');
+          // An error thrown here would escape the stream: it is the stream's error instead.
+          if (item.seq === undefined) return subscriber.error(new Error(`${(item as { name?: string }).name ?? 'an image'} reached the writer without a place in the stream (seq)`));
           waiting.set(item.seq, item);
           while (waiting.has(next)) {
             const ready = waiting.get(next)!;

@@ -2,13 +2,18 @@ import { stat } from 'node:fs/promises';
 import type { Observable } from 'rxjs';
 import { pull, type Credits } from '../flow/credits.js';
 import type { ImageRef } from '../model.js';
+import type { OrFailed } from './failures.js';
 import { walkFolder } from '../sources/localFolder.js';
 import { readUrlList } from '../sources/urlList.js';
 
-/** Where a survey's images come from: a folder, a URL list file, or any (async) iterable of refs. */
-export type ImageSource = string | AsyncIterable<ImageRef> | Iterable<ImageRef>;
+/**
+ * Where a survey's images come from: a folder, a URL list file, or any (async) iterable of refs. A
+ * source may give an image it could not list as a failed image (an unreadable subfolder, a photo in
+ * a format CoralNet cannot read), which goes to the errors file.
+ */
+export type ImageSource = string | AsyncIterable<OrFailed<ImageRef>> | Iterable<OrFailed<ImageRef>>;
 
-async function* fromPath(path: string): AsyncGenerator<ImageRef> {
+async function* fromPath(path: string): AsyncGenerator<OrFailed<ImageRef>> {
   let info;
   try {
     info = await stat(path);
@@ -19,7 +24,7 @@ async function* fromPath(path: string): AsyncGenerator<ImageRef> {
 }
 
 /** The images of a source as an async iterable, without holding the list. */
-export function imagesOf(source: ImageSource): AsyncIterable<ImageRef> | Iterable<ImageRef> {
+export function imagesOf(source: ImageSource): AsyncIterable<OrFailed<ImageRef>> | Iterable<OrFailed<ImageRef>> {
   return typeof source === 'string' ? fromPath(source) : source;
 }
 
@@ -30,6 +35,6 @@ export function imagesOf(source: ImageSource): AsyncIterable<ImageRef> | Iterabl
  * listImages('/surveys/lagoon').subscribe((image) => console.log(image.name));
  * listImages('urls.csv', credits).pipe(probe(), samplePoints({ method: 'stratified:5x6x1' }));
  */
-export function listImages(source: ImageSource, credits?: Credits): Observable<ImageRef> {
+export function listImages(source: ImageSource, credits?: Credits): Observable<OrFailed<ImageRef>> {
   return pull(imagesOf(source), credits);
 }

@@ -19,7 +19,7 @@ export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage
   const outcomes: Array<{ planned: PlannedImage; outcome: ImageOutcome }> = [];
   const failure = (planned: PlannedImage, reason: string, transient: boolean): { planned: PlannedImage; outcome: ImageOutcome } => ({
     planned,
-    outcome: { name: planned.name, seq: planned.seq, url: planned.url, path: planned.path, aux: planned.aux, ok: false, reason, transient, attempts: planned.attempts, jobIds },
+    outcome: { name: planned.name, seq: planned.seq, url: planned.url, path: planned.path, version: planned.version, aux: planned.aux, ok: false, reason, transient, attempts: planned.attempts, jobIds },
   });
   const results = finished.results;
   if (!Array.isArray(results)) {

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { ImageRef } from '../model.js';
 import { CocoAnnotator, CocoAnnotatorError, type CocoAnnotatorLogin } from '../review/cocoAnnotator.js';
+import { failedBeforeSending, type OrFailed } from '../operators/failures.js';
 import { isImageName } from './localFolder.js';
 
 export interface CocoAnnotatorSourceOptions extends CocoAnnotatorLogin {
@@ -29,7 +30,7 @@ export interface CocoAnnotatorSourceOptions extends CocoAnnotatorLogin {
  * A dataset's images in file-name order, each downloaded into `into` as it is pulled.
  * @example listImages(cocoAnnotatorImages({ url, username, password, dataset: 'Lagoon 2024', into: 'lagoon-images' }))
  */
-export async function* cocoAnnotatorImages(options: CocoAnnotatorSourceOptions): AsyncGenerator<ImageRef> {
+export async function* cocoAnnotatorImages(options: CocoAnnotatorSourceOptions): AsyncGenerator<OrFailed<ImageRef>> {
   const annotator = options.annotator ?? (await CocoAnnotator.connect(options));
   const dataset = await annotator.dataset(options.dataset);
   const root = resolve(options.into);
@@ -39,10 +40,17 @@ export async function* cocoAnnotatorImages(options: CocoAnnotatorSourceOptions):
     const path = resolve(root, image.file_name);
     const inside = relative(root, path);
     if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-      throw new CocoAnnotatorError(`Dataset ${options.dataset} has an image named ${image.file_name}, which would land outside ${options.into}; rename it in COCO Annotator.`);
+      yield failedBeforeSending({ name: image.file_name }, `Dataset ${options.dataset} has an image named ${image.file_name}, which would land outside ${options.into}: rename it in COCO Annotator.`);
+      continue;
     }
-    if (!(await stat(path).catch(() => undefined))?.isFile()) await download(annotator, image.id, path);
-    yield { name: inside.split(sep).join('/'), path };
+    const ref: ImageRef = { name: inside.split(sep).join('/'), path, version: `coco:${image.id}` };
+    try {
+      if (!(await stat(path).catch(() => undefined))?.isFile()) await download(annotator, image.id, path);
+    } catch (error) {
+      yield failedBeforeSending(ref, (error as Error).message);
+      continue;
+    }
+    yield ref;
   }
 }
 

@@ -7,7 +7,8 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { ImageRef } from '../model.js';
 import { retryPause, sleep } from '../util/duration.js';
 import { keepsSecrets } from '../util/loopback.js';
-import { isImageName } from './localFolder.js';
+import { failedBeforeSending, type OrFailed } from '../operators/failures.js';
+import { isImageName, needsConverting } from './localFolder.js';
 
 export interface DropboxOptions {
   /** An access token (short-lived ones expire after 4 hours). */
@@ -48,6 +49,7 @@ interface FileEntry {
   name: string;
   path_lower: string;
   path_display: string;
+  rev?: string;
   is_downloadable?: boolean;
 }
 
@@ -203,24 +205,60 @@ async function* filesOf(api: DropboxApi, folder: string, pageSize: number, subfo
   }
 }
 
+interface LinkMetadata {
+  url?: string;
+  link_permissions?: {
+    resolved_visibility?: { '.tag'?: string };
+    effective_audience?: { '.tag'?: string };
+    require_password?: boolean;
+    allow_download?: boolean;
+  };
+}
+
+/**
+ * Why the public cannot download through a shared link (CoralNet downloads as the public), or
+ * undefined when it can: a team-only, password or members-only link, or one with downloads off.
+ */
+export function linkProblem(path: string, link: LinkMetadata): string | undefined {
+  const permissions = link.link_permissions ?? {};
+  const who = permissions.effective_audience?.['.tag'] ?? permissions.resolved_visibility?.['.tag'];
+  const settings = `open its sharing settings in Dropbox and make the link public ("anyone with the link") with downloads allowed, or use --dropbox-links temporary`;
+  if (who !== undefined && who !== 'public') return `The shared link of ${path} is for "${who}" only, so CoralNet cannot download it: ${settings}.`;
+  if (permissions.require_password === true) return `The shared link of ${path} needs a password, so CoralNet cannot download it: ${settings}.`;
+  if (permissions.allow_download === false) return `The shared link of ${path} does not allow downloads: ${settings}.`;
+  return undefined;
+}
+
+/** The public link of a file that CoralNet can download, or the reason there is none. */
+type Link = { url: string } | { problem: string };
+
 /** A URL CoralNet can download: the image's shared link (made, or the existing one), or a temporary link. */
-async function linkOf(api: DropboxApi, path: string, kind: 'shared' | 'temporary'): Promise<string> {
+async function linkOf(api: DropboxApi, path: string, kind: 'shared' | 'temporary'): Promise<Link> {
   if (kind === 'temporary') {
     const { status, json } = await api.call<{ link: string }>('files/get_temporary_link', { path });
-    if (status !== 200) throw new DropboxError(`Dropbox gave no temporary link for ${path}: ${summaryOf(json)}`, 'files/get_temporary_link', status);
-    return json.link;
+    if (status !== 200) return { problem: `Dropbox gave no temporary link for ${path} (${summaryOf(json)}): check that the file is still there and that the app may read it.` };
+    return { url: json.link };
   }
-  const made = await api.call<{ url: string }>('sharing/create_shared_link_with_settings', { path, settings: { audience: 'public', access: 'viewer', allow_download: true } });
-  if (made.status === 200) return directLink(made.json.url);
-  if (!summaryOf(made.json).startsWith('shared_link_already_exists')) {
-    throw new DropboxError(`Dropbox made no shared link for ${path}: ${summaryOf(made.json)}`, 'sharing/create_shared_link_with_settings', made.status);
+  const made = await api.call<LinkMetadata>('sharing/create_shared_link_with_settings', { path, settings: { audience: 'public', access: 'viewer', allow_download: true } });
+  let link: LinkMetadata | undefined;
+  if (made.status === 200) link = made.json;
+  else if (summaryOf(made.json).startsWith('shared_link_already_exists')) {
+    link = (made.json as { error?: { shared_link_already_exists?: { metadata?: LinkMetadata } } }).error?.shared_link_already_exists?.metadata;
+    if (link?.url === undefined) {
+      const listed = await api.call<{ links: LinkMetadata[] }>('sharing/list_shared_links', { path, direct_only: true });
+      link = listed.status === 200 ? listed.json.links[0] : undefined;
+      if (link?.url === undefined) return { problem: `Dropbox says ${path} has a shared link but lists none (${summaryOf(listed.json)}): remove the link in Dropbox and run the same command again.` };
+    }
+  } else {
+    const summary = summaryOf(made.json);
+    const what = summary.startsWith('access_denied')
+      ? 'Dropbox refused to share it (access_denied: the folder or your team does not allow links)'
+      : summary.startsWith('email_not_verified')
+        ? 'Dropbox shares nothing until the account\'s email address is verified'
+        : `Dropbox made no shared link (${summary})`;
+    return { problem: `${path}: ${what}. Share it by hand, or use --dropbox-links temporary.` };
   }
-  const existing = (made.json as { error?: { shared_link_already_exists?: { metadata?: { url?: string } } } }).error?.shared_link_already_exists?.metadata?.url;
-  if (existing !== undefined) return directLink(existing);
-  const listed = await api.call<{ links: Array<{ url: string; path_lower?: string }> }>('sharing/list_shared_links', { path, direct_only: true });
-  const link = listed.status === 200 ? listed.json.links[0]?.url : undefined;
-  if (link === undefined) throw new DropboxError(`Dropbox says ${path} has a shared link but lists none: ${summaryOf(listed.json)}`, 'sharing/list_shared_links', listed.status);
-  return directLink(link);
+  return linkProblem(path, link!) === undefined ? { url: directLink(link!.url!) } : { problem: linkProblem(path, link!)! };
 }
 
 /**
@@ -231,27 +269,44 @@ async function linkOf(api: DropboxApi, path: string, kind: 'shared' | 'temporary
  * await runSurvey({ source: dropbox({ token: process.env.DROPBOX_TOKEN, path: '/Surveys/site1' }), … });
  * listImages(dropbox({ refreshToken, appKey, path: '/Surveys/site1', links: 'temporary' })).pipe(probe(), …)
  */
-export function dropbox(options: DropboxOptions): AsyncIterable<ImageRef> {
+export function dropbox(options: DropboxOptions): AsyncIterable<OrFailed<ImageRef>> {
   return {
     async *[Symbol.asyncIterator]() {
       const api = new DropboxApi(options);
       const root = options.path === '/' ? '' : options.path.replace(/\/+$/, '');
       const prefix = `${root.toLowerCase()}/`;
+      const nameOf = (entry: { path_display: string }): string => entry.path_display.slice(prefix.length);
       try {
         const folders = [root];
         while (folders.length > 0) {
           const folder = folders.shift()!;
           const subfolders: string[] = [];
-          // Dropbox promises no order; a resumed run skips images by position, so one folder's
-          // names are sorted before any is given (a survey folder holds thousands, not millions).
+          // Dropbox promises no order: one folder's names are sorted before any is given, so that
+          // rows come in name order (a survey folder holds thousands, not millions).
           const files: FileEntry[] = [];
-          for await (const entry of filesOf(api, folder, options.pageSize ?? 2000, subfolders)) {
-            if (isImageName(entry.name) && entry.is_downloadable !== false) files.push(entry);
+          try {
+            for await (const entry of filesOf(api, folder, options.pageSize ?? 2000, subfolders)) {
+              if (isImageName(entry.name) || needsConverting(entry.name)) files.push(entry);
+            }
+          } catch (error) {
+            // The survey folder itself, or the token: every image would fail.
+            if (folder === root || !(error instanceof DropboxError) || error.status !== 409) throw error;
+            yield failedBeforeSending({ name: `${nameOf({ path_display: folder })}/` }, `${error.message}: the photos of this folder are not in this run.`);
+            continue;
           }
           files.sort((a, b) => (a.path_lower < b.path_lower ? -1 : a.path_lower > b.path_lower ? 1 : 0));
           for (const entry of files) {
-            const name = entry.path_display.slice(prefix.length);
-            yield { name, url: await linkOf(api, entry.path_lower, options.links ?? 'shared') };
+            const image: ImageRef = { name: nameOf(entry), ...(entry.rev === undefined ? {} : { version: entry.rev }) };
+            if (needsConverting(entry.name)) {
+              yield failedBeforeSending(image, `${entry.path_display} is a ${entry.name.split('.').pop()!.toUpperCase()} file, which CoralNet cannot read: convert it to JPEG in the folder.`);
+              continue;
+            }
+            if (entry.is_downloadable === false) {
+              yield failedBeforeSending(image, `Dropbox says ${entry.path_display} cannot be downloaded (is_downloadable is false): copy the photo into the folder as an ordinary file.`);
+              continue;
+            }
+            const link = await linkOf(api, entry.path_lower, options.links ?? 'shared');
+            yield 'url' in link ? { ...image, url: link.url } : failedBeforeSending(image, link.problem);
           }
           if (options.recursive ?? true) folders.unshift(...subfolders.sort());
         }

@@ -1,23 +1,37 @@
 /**
  * A list of published image URLs: a text file with one URL a line, or a CSV with a `url` column and
  * optional `name` and `Aux1`–`Aux5` columns. Read line by line, never held whole.
+ *
+ * Names: a `name` cell is the image's name; otherwise the name is the URL's path after the folders
+ * that every such URL of the list shares (the host counts as the first folder), decoded. A list of
+ * one folder's photos is named by file name (`IMG_0001.JPG`); photos of two folders keep the folder
+ * that tells them apart (`T1/GOPR0101.JPG`, `T2/GOPR0101.JPG`).
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parse } from 'fast-csv';
 import type { ImageRef } from '../model.js';
+import { failedBeforeSending, type OrFailed } from '../operators/failures.js';
+import { fingerprint, FingerprintMap } from '../util/fingerprints.js';
 
 const AUX = ['Aux1', 'Aux2', 'Aux3', 'Aux4', 'Aux5'] as const;
 
-/** The name of an image at a URL: the last path segment, decoded. */
-export function nameFromUrl(url: string): string {
+/** A URL's host and path as decoded segments (the host first); undefined for what is no URL. */
+function segmentsOf(url: string): string[] | undefined {
   try {
-    const segments = new URL(url).pathname.split('/').filter(Boolean);
-    return decodeURIComponent(segments.at(-1) ?? url);
+    const parsed = new URL(url);
+    return [parsed.host, ...parsed.pathname.split('/').filter(Boolean).map((segment) => decodeURIComponent(segment))];
   } catch {
-    return url;
+    return undefined;
   }
+}
+
+/** The name of an image at a URL: its path after the first `shared` segments (host included), decoded. */
+export function nameFromUrl(url: string, shared = Infinity): string {
+  const segments = segmentsOf(url);
+  if (segments === undefined || segments.length < 2) return url;
+  return segments.slice(Math.min(shared, segments.length - 1)).join('/');
 }
 
 async function firstLine(file: string): Promise<string> {
@@ -31,10 +45,16 @@ async function firstLine(file: string): Promise<string> {
   }
 }
 
-/**
- * @example for await (const image of readUrlList('survey-urls.csv')) console.log(image.url)
- */
-export async function* readUrlList(file: string): AsyncGenerator<ImageRef> {
+interface ListLine {
+  line: number;
+  url: string;
+  /** The `name` cell, when the list has one and it is filled. */
+  name?: string;
+  aux?: ImageRef['aux'];
+}
+
+/** The list's lines, checked: each has an http(s) URL. */
+async function* linesOf(file: string): AsyncGenerator<ListLine> {
   const header = (await firstLine(file)).replace(/^\uFEFF/, '');
   const columns = header.split(',').map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase());
   if (columns.includes('url')) {
@@ -46,7 +66,7 @@ export async function* readUrlList(file: string): AsyncGenerator<ImageRef> {
       const url = lower.url;
       if (!url) throw new Error(`${file}, line ${line}: the url column is empty.`);
       const aux = Object.fromEntries(AUX.filter((a) => lower[a.toLowerCase()]).map((a) => [a, lower[a.toLowerCase()]!]));
-      yield { name: lower.name || nameFromUrl(url), url, ...(Object.keys(aux).length > 0 ? { aux } : {}) };
+      yield { line, url, ...(lower.name ? { name: lower.name } : {}), ...(Object.keys(aux).length > 0 ? { aux } : {}) };
     }
     return;
   }
@@ -57,6 +77,74 @@ export async function* readUrlList(file: string): AsyncGenerator<ImageRef> {
     const url = text.trim();
     if (url === '' || url.startsWith('#')) continue;
     if (!/^https?:\/\//i.test(url)) throw new Error(`${file}, line ${line}: "${url.slice(0, 80)}" is not an http(s) URL. Give one URL a line, or a CSV with a url column.`);
-    yield { name: nameFromUrl(url), url };
+    yield { line, url };
+  }
+}
+
+/** How many leading segments (host and folders) every URL without a name shares. */
+async function sharedFolders(file: string): Promise<number> {
+  let shared: string[] | undefined;
+  for await (const { url, name } of linesOf(file)) {
+    if (name !== undefined) continue;
+    const folders = (segmentsOf(url) ?? []).slice(0, -1);
+    if (shared === undefined) shared = folders;
+    else {
+      let n = 0;
+      while (n < shared.length && n < folders.length && shared[n] === folders[n]) n++;
+      shared.length = n;
+    }
+  }
+  return shared?.length ?? 0;
+}
+
+const urlTag = (url: string): number => fingerprint(url)[1];
+
+/**
+ * Every name of the list once: a name given to two different URLs is an error naming both lines.
+ * Returns each name with its URL's tag; a URL listed again under its name is left to the reading.
+ */
+async function checkedNames(file: string, shared: number): Promise<FingerprintMap> {
+  const names = new FingerprintMap();
+  const derived = new FingerprintMap();
+  for await (const { line, url, name } of linesOf(file)) {
+    const final = name ?? nameFromUrl(url, shared);
+    const seen = names.get(final);
+    if (seen === undefined) {
+      names.set(final, urlTag(url));
+      if (name === undefined) derived.set(final, 1);
+      continue;
+    }
+    // The same photo listed again, or two URLs of one path (a query apart): annotated once.
+    if (seen === urlTag(url) || (name === undefined && derived.get(final) !== undefined)) continue;
+    let first = 0;
+    for await (const earlier of linesOf(file)) {
+      if ((earlier.name ?? nameFromUrl(earlier.url, shared)) === final) {
+        first = earlier.line;
+        break;
+      }
+    }
+    throw new Error(`${file}: lines ${first} and ${line} both name an image "${final}": names must be unique. Give one of them another name in the name column.`);
+  }
+  return names;
+}
+
+/**
+ * @example for await (const image of readUrlList('survey-urls.csv')) console.log(image.url)
+ */
+export async function* readUrlList(file: string): AsyncGenerator<OrFailed<ImageRef>> {
+  const shared = await sharedFolders(file);
+  const names = await checkedNames(file, shared);
+  // Each name's first line is the image; a later line of the same name is the same photo again.
+  // A URL listed again under another name, in a list with a name column.
+  const urls = new FingerprintMap();
+  for await (const { url, name, aux } of linesOf(file)) {
+    const image: ImageRef = { name: name ?? nameFromUrl(url, shared), url, ...(aux ? { aux } : {}) };
+    if (names.get(image.name) === 0 || (name !== undefined && urls.get(url) !== undefined)) {
+      yield failedBeforeSending(image, `${url} is listed again: it is annotated once, under its first line.`);
+      continue;
+    }
+    names.set(image.name, 0);
+    if (name !== undefined) urls.set(url, 1);
+    yield image;
   }
 }

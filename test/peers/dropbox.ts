@@ -24,12 +24,18 @@ export interface DropboxDoubleOptions {
   throttleCalls?: number[];
   /** Folders are listed in reverse name order (Dropbox promises no order). */
   reverseOrder?: boolean;
+  /** Paths (lower case) that Dropbox refuses to share: `access_denied`, as a team policy does. */
+  deniedPaths?: string[];
 }
+
+/** Who a shared link opens for, as Dropbox resolves it (`link_permissions.resolved_visibility`). */
+export type LinkVisibility = 'public' | 'team_only' | 'password' | 'team_and_password' | 'shared_folder_only';
 
 interface Link {
   id: string;
   rlkey: string;
   path: string;
+  visibility: LinkVisibility;
 }
 
 export interface DropboxDouble {
@@ -41,7 +47,7 @@ export interface DropboxDouble {
   /** Calls per route, links made, content requests (with the Range header, if any). */
   stats: { calls: Record<string, number>; linksCreated: number; renewals: number; throttled: number; downloads: Array<{ path: string; range?: string }> };
   /** Makes a shared link for `path` beforehand; `withMetadata`: the 409 on a second one carries it. */
-  share(path: string, withMetadata: boolean): string;
+  share(path: string, withMetadata: boolean, visibility?: LinkVisibility): string;
   close(): Promise<void>;
 }
 
@@ -74,13 +80,28 @@ export async function startDropboxDouble(options: DropboxDoubleOptions): Promise
     return local;
   };
   const linkUrl = (link: Link): string => `${base}scl/fi/${link.id}/${encodeURIComponent(link.path.split('/').pop()!)}?rlkey=${link.rlkey}&dl=0`;
-  const makeLink = (path: string, withMetadata: boolean): Link & { withMetadata: boolean } => {
+  const makeLink = (path: string, withMetadata: boolean, visibility: LinkVisibility = 'public'): Link & { withMetadata: boolean } => {
     const n = links.size + 1;
-    const link = { id: `id${n}x`, rlkey: `rk${n}q`, path: path.toLowerCase(), withMetadata };
+    const link = { id: `id${n}x`, rlkey: `rk${n}q`, path: path.toLowerCase(), withMetadata, visibility };
     links.set(link.path, link);
     return link;
   };
-  const linkMetadata = (link: Link): Record<string, unknown> => ({ '.tag': 'file', url: linkUrl(link), id: `id:${link.id}`, name: link.path.split('/').pop(), path_lower: link.path, link_permissions: { can_revoke: true } });
+  const linkMetadata = (link: Link): Record<string, unknown> => ({ '.tag': 'file', url: linkUrl(link), id: `id:${link.id}`, name: link.path.split('/').pop(), path_lower: link.path, link_permissions: {
+      can_revoke: true,
+      resolved_visibility: { '.tag': link.visibility },
+      effective_audience: { '.tag': { public: 'public', team_only: 'team', password: 'password', team_and_password: 'team', shared_folder_only: 'members' }[link.visibility] },
+      require_password: link.visibility.includes('password'),
+      allow_download: true,
+    },
+  });
+
+  /** A file's metadata; its revision changes with its content (size and modification time here). */
+  const fileMetadata = (name: string, display: string): Record<string, unknown> => {
+    const info = statSync(localOf(display));
+    const modified = new Date(Math.floor(info.mtimeMs / 1000) * 1000).toISOString().replace('.000', '');
+    const rev = `${Math.floor(info.mtimeMs).toString(16)}${info.size.toString(16)}`.padStart(16, '0').slice(-16);
+    return { '.tag': 'file', name, id: `id:${display}`, path_lower: display.toLowerCase(), path_display: display, rev, size: info.size, is_downloadable: true, client_modified: modified, server_modified: modified };
+  };
 
   /** Entries of one folder, sorted by name, as Dropbox metadata. */
   const entriesOf = async (path: string): Promise<unknown[] | undefined> => {
@@ -92,7 +113,7 @@ export async function startDropboxDouble(options: DropboxDoubleOptions): Promise
         const display = `${path}/${entry.name}`;
         return entry.isDirectory()
           ? { '.tag': 'folder', name: entry.name, id: `id:${display}`, path_lower: display.toLowerCase(), path_display: display }
-          : { '.tag': 'file', name: entry.name, id: `id:${display}`, path_lower: display.toLowerCase(), path_display: display, rev: '0123456789abcdef', size: 1, is_downloadable: true, client_modified: '2024-03-05T10:11:12Z', server_modified: '2024-03-05T10:11:12Z' };
+          : fileMetadata(entry.name, display);
       });
   };
 
@@ -132,6 +153,7 @@ export async function startDropboxDouble(options: DropboxDoubleOptions): Promise
       case 'sharing/create_shared_link_with_settings': {
         const path = String(body.path).toLowerCase();
         if (!(await stat(localOf(path)).catch(() => undefined))) return routeError(res, 'path/not_found/.', { '.tag': 'path', path: { '.tag': 'not_found' } });
+        if (options.deniedPaths?.includes(path)) return routeError(res, 'access_denied/..', { '.tag': 'access_denied' });
         const existing = links.get(path);
         if (existing) {
           return routeError(res, 'shared_link_already_exists/..', { '.tag': 'shared_link_already_exists', ...(existing.withMetadata ? { shared_link_already_exists: { '.tag': 'metadata', metadata: linkMetadata(existing) } } : {}) });
@@ -199,6 +221,8 @@ export async function startDropboxDouble(options: DropboxDoubleOptions): Promise
     if (shared) {
       const link = [...links.values()].find((l) => l.id === shared[1] && l.rlkey === url.searchParams.get('rlkey'));
       if (!link) return void res.writeHead(404, { 'content-type': 'text/html' }).end('<html>That link is not valid.</html>');
+      // Anyone but the public gets a sign-in or password page, not the photo.
+      if (link.visibility !== 'public') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Sign in to view this file</body></html>');
       if (url.searchParams.get('dl') !== '1') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Dropbox preview</body></html>');
       return void res.writeHead(302, { location: `/content/${link.id}` }).end();
     }
@@ -225,7 +249,7 @@ export async function startDropboxDouble(options: DropboxDoubleOptions): Promise
     refreshToken,
     appKey,
     stats,
-    share: (path, withMetadata) => linkUrl(makeLink(path, withMetadata)),
+    share: (path, withMetadata, visibility) => linkUrl(makeLink(path, withMetadata, visibility)),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
