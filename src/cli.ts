@@ -599,5 +599,6 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  // A stopped run has closed its outputs and journal; timers of work it abandoned are not waited for.
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

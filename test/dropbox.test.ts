@@ -147,3 +147,27 @@ test('reefstream run --source dropbox:/Surveys/site1, credentials from the envir
   assert.ok(!run.stdout.includes(double.token) && !run.stderr.includes(double.token));
   assert.equal((await readFile(out, 'utf8')).trim().split('\n').length, 1 + 10 * 5);
 });
+
+test('reefstream run from Dropbox: a file Dropbox refuses to share, links the public cannot open, a HEIC: an errors line each, the rest annotated, exit 3', async (t) => {
+  const { root, double } = await surveyDropbox(t, { deniedPaths: ['/surveys/site1/img_0004.jpg'] });
+  double.share('/Surveys/site1/IMG_0002.jpg', true, 'team_only');
+  double.share('/Surveys/site1/IMG_0003.jpg', false, 'password');
+  await writeFile(join(root, 'Surveys', 'site1', 'IMG_0008.HEIC'), 'heic');
+  const sim = await startSimulator({ burst: { limit: 600, periodMs: 60_000 }, sustained: { limit: 6000, periodMs: 3_600_000 } });
+  t.after(() => sim.close());
+  const out = join(await tempFolder(t), 'results.csv');
+  const run = await reefstreamCli(
+    ['run', '--api', sim.url, '--classifier', '1', '--source', 'dropbox:/Surveys/site1', '--dropbox-api', double.url, '--points', 'random:5', '--out', out, '--burst', '600/60s', '--sustained', '6000/1h'],
+    { CORALNET_TOKEN: sim.token, DROPBOX_TOKEN: double.token },
+  );
+  assert.equal(run.status, 3, run.stderr);
+  assert.match(run.stdout, /^11 images: 7 annotated, 4 failed/);
+  const errors = (await readFile(out.replace('.csv', '.errors.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { name: string; reason: string });
+  assert.deepEqual(errors.map((e) => e.name), ['IMG_0002.jpg', 'IMG_0003.jpg', 'IMG_0004.jpg', 'IMG_0008.HEIC']);
+  assert.match(errors[0]!.reason, /^The shared link of \/surveys\/site1\/img_0002\.jpg is for "team" only, so CoralNet cannot download it: open its sharing settings in Dropbox and make the link public/);
+  assert.match(errors[1]!.reason, /^The shared link of \/surveys\/site1\/img_0003\.jpg is for "password" only/);
+  assert.match(errors[2]!.reason, /^\/surveys\/site1\/img_0004\.jpg: Dropbox refused to share it \(access_denied.*\)\. Share it by hand, or use --dropbox-links temporary\./);
+  assert.match(errors[3]!.reason, /IMG_0008\.HEIC is a HEIC file, which CoralNet cannot read: convert it to JPEG/);
+  const rows = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => line.split(',')[0]);
+  assert.deepEqual([...new Set(rows)], ['IMG_0001.jpg', 'IMG_0005.jpg', 'IMG_0006.jpg', 'IMG_0007.jpg', 'tow2/IMG_0001.jpg', 'tow2/IMG_0002.jpg', 'tow2/IMG_0003.jpg']);
+});

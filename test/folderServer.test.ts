@@ -40,12 +40,17 @@ test('serves the files of the folder and its subfolders, with image content type
   await post.body.dump();
 });
 
-test('nothing outside the folder: .., encoded .., and links that lead out are refused', async (t) => {
+test('nothing outside the folder: .., encoded .., and links that lead out to anything but a photo are refused', async (t) => {
   const root = await tempFolder(t);
   await mkdir(join(root, 'survey'));
+  await mkdir(join(root, 'elsewhere'));
   await writeFile(join(root, 'secret.txt'), 'not for the server');
+  await writeFile(join(root, 'elsewhere', 'b.JPG'), 'b');
   await writeFile(join(root, 'survey', 'a.jpg'), 'a');
   await symlink(join(root, 'secret.txt'), join(root, 'survey', 'link.jpg'));
+  // The survey's own links to photos kept elsewhere are followed, as the listing follows them.
+  await symlink(join(root, 'elsewhere', 'b.JPG'), join(root, 'survey', 'photo.jpg'));
+  await symlink(join(root, 'elsewhere'), join(root, 'survey', 'site2'));
   const served = await serveFolder(join(root, 'survey'));
   t.after(() => served.close());
   assert.equal(await rawGet(served.url, '/a.jpg'), 'HTTP/1.1 200 OK');
@@ -53,6 +58,9 @@ test('nothing outside the folder: .., encoded .., and links that lead out are re
   assert.equal(await rawGet(served.url, '/%2e%2e/secret.txt'), 'HTTP/1.1 403 Forbidden');
   assert.equal(await rawGet(served.url, '/%2E%2E%2Fsecret.txt'), 'HTTP/1.1 403 Forbidden');
   assert.equal(await rawGet(served.url, '/link.jpg'), 'HTTP/1.1 403 Forbidden');
+  assert.equal(await rawGet(served.url, '/photo.jpg'), 'HTTP/1.1 200 OK');
+  assert.equal(await rawGet(served.url, '/site2/b.JPG'), 'HTTP/1.1 200 OK');
+  assert.equal(await rawGet(served.url, '/site2/../../secret.txt'), 'HTTP/1.1 403 Forbidden');
 });
 
 test('listens on loopback only', async (t) => {

@@ -37,6 +37,13 @@ test('a journal read back: jobs paired with their deploys by id, the stale photo
   assert.equal(state?.pruning, false);
   assert.equal(state?.sentSinceCheckpoint, 0, 'both sends came before the checkpoint');
   assert.equal(await readJournal(join(root, 'none.ndjson')), undefined);
+  // Gone on with, the cut line is cut off first: the next record starts a line of its own.
+  const resumed = await Journal.open(path, state);
+  await resumed.record({ t: 'resumed' });
+  await resumed.close();
+  const after = await readJournal(path);
+  assert.equal(after?.resumes, 1);
+  assert.ok(!(await readFile(path, 'utf8')).includes('"jo{'));
 });
 
 test('a journal past its size is compacted at a checkpoint to what a resume needs, and goes on from there', async (t) => {

@@ -132,3 +132,8 @@ test('dropDuplicates: a URL seen before becomes a failed image naming the first,
   assert.equal(failed[3]!.attempts, 0);
   assert.equal(out.filter((image) => !isFailed(image)).length, 5001);
 });
+
+test('inSourceOrder: an item without a place is an error of the stream, never a throw past it', async () => {
+  const { inSourceOrder } = await import('../src/flow/sourceOrder.js');
+  await assert.rejects(lastValueFrom(from([{ seq: 0 }, { name: 'IMG_7.jpg' } as { seq?: number }]).pipe(inSourceOrder())), /IMG_7\.jpg reached the writer without a place in the stream/);
+});

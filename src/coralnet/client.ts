@@ -134,6 +134,8 @@ export class CoralNetClient {
   /** Every job id seen on the server for this user: what a lost deploy's job is not. */
   #knownJobIds: Set<string> | undefined;
   #deployTurn: Promise<unknown> = Promise.resolve();
+  /** Aborted by `close`: no request is tried again after the run ended. */
+  readonly #closing = new AbortController();
 
   constructor(options: CoralNetClientOptions = {}) {
     const base = options.apiUrl ?? CORALNET_API;
@@ -330,8 +332,9 @@ export class CoralNetClient {
     }
   }
 
-  /** Closes the connection pool (when the client made it). */
+  /** Closes the connection pool (when the client made it); requests still under way end at once. */
   async close(): Promise<void> {
+    this.#closing.abort(new NetworkError('The CoralNet client was closed: the run has ended.', 'close'));
     if (this.#ownsDispatcher) await this.#dispatcher.close();
   }
 
@@ -436,6 +439,7 @@ export class CoralNetClient {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] = JSON_API;
     for (let attempt = 1; ; attempt++) {
+      this.#closing.signal.throwIfAborted();
       const pass = await this.gate.pass(options.signal);
       let failure: CoralNetError;
       let status: number | undefined;
@@ -480,8 +484,9 @@ export class CoralNetClient {
   private async backoff(endpoint: string, attempt: number, reason: string, status: number | undefined, signal?: AbortSignal): Promise<void> {
     const ceiling = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
     const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.#closing.signal.throwIfAborted();
     this.#onEvent({ type: 'retry', endpoint, attempt, delayMs, reason, ...(status === undefined ? {} : { status }) });
-    await sleep(delayMs, signal);
+    await sleep(delayMs, signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]));
   }
 
   private followLocation(endpoint: string, res: RawResponse): URL {

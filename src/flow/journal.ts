@@ -24,9 +24,10 @@
  * resume needs: the `start` and `served` records, the count of resumes, the stale photos, the
  * deploys that still have images to write, and that checkpoint.
  */
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PlannedImage } from '../model.js';
+import { describe, OutputError } from '../sinks/lineFile.js';
 import { identityOf } from './writtenImages.js';
 
 /** What the outputs held at a checkpoint, and what the run had done by then (across resumes). */
@@ -97,6 +98,8 @@ export interface JournalState {
   sentSinceCheckpoint: number;
   /** How many times a run went on from this journal. */
   resumes: number;
+  /** Bytes of whole records: a resume cuts off what a crash left of a last one before it appends. */
+  length: number;
 }
 
 /** The deploys of a journal's records, by their ids, each with the images it has still to write. */
@@ -130,16 +133,18 @@ export async function readJournal(path: string): Promise<JournalState | undefine
     throw error;
   });
   if (text === undefined) return undefined;
-  const state: JournalState = { jobs: [], unconfirmed: [], stale: [], pruning: false, sentSinceCheckpoint: 0, resumes: 0 };
+  const state: JournalState = { jobs: [], unconfirmed: [], stale: [], pruning: false, sentSinceCheckpoint: 0, resumes: 0, length: 0 };
   const deploys = new Deploys();
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length - 1; i++) {
+    const line = lines[i]!;
     let record: JournalRecord;
     try {
       record = JSON.parse(line) as JournalRecord;
     } catch {
-      break; // the last line, cut by the crash: it was never acknowledged
+      break; // a line cut by a crash or a full disk: it was never acknowledged
     }
+    state.length += Buffer.byteLength(line) + 1;
     if (record.t === 'start') state.settings = record.settings;
     else if (record.t === 'served') state.served = record.url;
     else if (record.t === 'sent') state.sentSinceCheckpoint++;
@@ -180,6 +185,8 @@ export class Journal {
    * records it keeps for compactions; `isWritten` tells which of its deploys' images are written.
    */
   static async open(path: string, previous?: JournalState, options: { compactBytes?: number; isWritten?: (image: PlannedImage) => boolean } = {}): Promise<Journal> {
+    // What a crash left of a last record is cut off, so that the next record starts a line.
+    if (previous) await truncate(path, previous.length);
     const journal = new Journal(path, await open(path, previous ? 'a' : 'w'), options.compactBytes ?? 4 * 2 ** 20);
     if (previous?.settings) journal.kept.set('start', { t: 'start', settings: previous.settings });
     if (previous?.served) journal.kept.set('served', { t: 'served', url: previous.served });
@@ -212,8 +219,12 @@ export class Journal {
       this.deploys.apply(record, written);
       if ((record.t === 'written' || record.t === 'pruned') && this.appended >= this.compactBytes) return this.compact(record);
       const line = Buffer.from(`${JSON.stringify(record)}\n`);
-      await this.handle.appendFile(line);
-      await this.handle.datasync();
+      try {
+        await this.handle.appendFile(line);
+        await this.handle.datasync();
+      } catch (error) {
+        throw new OutputError(this.path, describe(error as NodeJS.ErrnoException), { cause: error });
+      }
       this.appended += line.length;
     });
     this.queue = done.catch(() => undefined);

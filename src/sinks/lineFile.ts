@@ -18,7 +18,7 @@ export async function writeWithDrain(stream: Writable, chunk: unknown): Promise<
 }
 
 /** What a failed write means for the person running the survey. */
-function describe(error: NodeJS.ErrnoException): string {
+export function describe(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'ENOSPC':
       return 'the disk is full (ENOSPC)';

@@ -1,6 +1,7 @@
 /**
  * Serves one local folder of images over http on loopback, so that a server on this machine (the
- * simulator) can download them by URL. Only files inside the folder are served.
+ * simulator) can download them by URL. Only files inside the folder are served, and photos its
+ * links lead to.
  */
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { isLoopbackHost } from '../util/loopback.js';
+import { isImageName } from './localFolder.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.jpg': 'image/jpeg',
@@ -52,7 +54,8 @@ export async function serveFolder(folder: string, options: { host?: string; port
     void (async () => {
       try {
         const real = await realpath(wanted);
-        if (!real.startsWith(root + sep)) return fail(403); // a link that leads out of the folder
+        // A link that leads out of the folder is followed to a photo only, as the listing follows it.
+        if (!real.startsWith(root + sep) && !isImageName(real)) return fail(403);
         const info = await stat(real);
         if (!info.isFile()) return fail(404);
         res.writeHead(200, {
