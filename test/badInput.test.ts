@@ -20,7 +20,7 @@ test('a photo over 64 MP is refused before sending, named in the errors file; th
   t.after(() => sim.close());
   const out = join(root, 'results.csv');
   const run = await reefstreamCli(['run', '--api', sim.url, '--user', sim.username, '--classifier', '1', '--source', folder, '--points', 'random:10', '--out', out, ...limits], { CORALNET_TOKEN: sim.token });
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 3, run.stderr);
   assert.match(run.stdout, /^3 images: 2 annotated, 1 failed/);
   const [error] = (await readFile(join(root, 'results.errors.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { name: string; reason: string; attempts: number });
   assert.equal(error?.name, 'IMG_0003.png');

@@ -98,7 +98,8 @@ test('a survey folder that changes between kills (photos added, removed, renamed
   // Rows in name order, each folder's photos before its subfolders', as people expect.
   assert.deepEqual([...expected.keys()], finalNames);
   assert.deepEqual(finalNames.slice(0, 7), ['site0/IMG_0001.jpg', 'site0/IMG_0002.jpg', 'site0/IMG_0003.jpg', 'site0/IMG_0004.jpg', 'site0/IMG_0005.jpg', 'site1/IMG_0002b.jpg', 'site1/IMG_0003.jpg']);
-  assert.ok(!existsSync(join(root, 'crashed.journal.ndjson')) && !existsSync(join(root, 'crashed.journal.written')) && !existsSync(join(root, 'crashed.lock')));
+  assert.equal((await readJournal(join(root, 'crashed.journal.ndjson')))?.finished, true);
+  assert.ok(!existsSync(join(root, 'crashed.lock')));
   // What changed is said; the summary counts the images in the outputs, the re-annotated one once.
   assert.match(run.stderr(), /1 written before and changed since: annotated again, the earlier lines removed/);
   assert.match(run.stderr(), /2 written before are no longer in the source and stay in the outputs/);
@@ -106,6 +107,21 @@ test('a survey folder that changes between kills (photos added, removed, renamed
   const summary = JSON.parse(await readFile(join(root, 'crashed.run.json'), 'utf8')) as { images: number; annotated: number; points: number; resumes: number; changes: { gone: number; changed: number } };
   assert.deepEqual([summary.resumes, summary.annotated, summary.images, summary.points], [2, ndjsonNames.length, ndjsonNames.length, ndjsonNames.length * 4]);
   assert.deepEqual([summary.changes.gone, summary.changes.changed], [2, 0]);
+
+  // Photos copied in after the run finished: the same command adds them, and rewrites nothing.
+  const before = await readFile(csv, 'utf8');
+  const jobs = sim.stats.jobsCreated;
+  await paintSurvey(join(folder, 'site4'), 2, { width: 64, height: 64, blockRows: 2, blockColumns: 2, seed: 'site4' });
+  const again = await reefstreamCli(args('crashed'), env);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /going on with the finished run of .*: \d+ images written; annotating only what the source holds that the outputs do not/);
+  assert.match(again.stderr, /since the finished run: 2 photos not written before/);
+  const after = await readFile(csv, 'utf8');
+  assert.ok(after.startsWith(before), 'what the finished run wrote is kept as it was');
+  assert.deepEqual([...(await rowsByName(csv)).keys()].slice(-2), ['site4/IMG_0001.jpg', 'site4/IMG_0002.jpg']);
+  assert.equal(sim.stats.jobsCreated, jobs + 1, again.stdout + again.stderr);
+  const grown = JSON.parse(await readFile(join(root, 'crashed.run.json'), 'utf8')) as { annotated: number; resumes: number };
+  assert.deepEqual([grown.annotated, grown.resumes], [ndjsonNames.length + 2, 2]);
 });
 
 test('a second run on the same outputs is refused with one line naming the holder; a lock whose process was killed is taken over', async (t) => {

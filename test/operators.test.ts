@@ -78,6 +78,9 @@ test('entries of a split image are joined back; one failed entry fails the image
 test('the progress line', () => {
   const line = progressLine({ total: 175_000, done: 1204, failed: 3, inFlight: 500, activeJobs: 5, points: 36_120, startedAt: 0 }, 60_000 * 3);
   assert.equal(line, '1,204/175,000 done · 3 failed · 500 in flight · 5 jobs · 402/min · ETA 7h11m');
+  // Resumed, and waiting out a 429: the images of the runs before count as done, not in the rate.
+  const resumed = progressLine({ total: 175_000, done: 1204, failed: 3, inFlight: 500, activeJobs: 5, points: 36_120, alreadyWritten: 100_000, waiting: 'throttled by the server (429), waiting 12 s', startedAt: 0 }, 60_000 * 3);
+  assert.equal(resumed, '101,204/175,000 done (100,000 before this run) · 3 failed · 500 in flight · 5 jobs · 402/min · ETA 3h03m · throttled by the server (429), waiting 12 s');
 });
 
 test('given points: read from Name,Row,Column, matched by name; missing or outside points fail the image', async (t) => {

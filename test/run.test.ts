@@ -37,7 +37,7 @@ test('reefstream run: a folder to CSV, NDJSON and errors; every point once, with
       '--out', out, '--ndjson', join(root, 'results.ndjson'), '--burst', '600/60s', '--sustained', '6000/1h'],
     { CORALNET_TOKEN: sim.token },
   );
-  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.status, 3, result.stderr);
   assert.match(result.stdout, /^15 images: 12 annotated, 3 failed \(/);
   assert.ok(!result.stdout.includes(sim.token) && !result.stderr.includes(sim.token));
 
@@ -85,7 +85,7 @@ test('reefstream run: a URL list; a download failure is sent again, then reporte
     ['run', '--api', sim.url, '--classifier', '1', '--source', list, '--points', 'grid:3x3', '--image-size', '320x320', '--max-attempts', '2', '--out', out, '--burst', '600/60s', '--sustained', '6000/1h'],
     { CORALNET_TOKEN: sim.token },
   );
-  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.status, 3, result.stderr);
   const rows = csvRows(await readFile(out, 'utf8'));
   assert.equal(rows.length, 27);
   assert.ok(rows.every((r) => r.Aux1 === 'tow 7'));

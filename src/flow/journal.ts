@@ -18,6 +18,9 @@
  *             (those before `before` in each output) are removed when the run ends.
  * - `pruned`  those lines were removed: the outputs' new lengths. Each pruned output was written
  *             whole beside its file before this record; a resume renames any still left over it.
+ * - `finished` the run ended with every image of its source written. The journal stays: the same
+ *             command again annotates only what the source holds that the outputs do not.
+ * - `continued` a run went on from a finished one.
  *
  * The journal does not grow with the survey: once its appended records pass `compactBytes`, the
  * next checkpoint rewrites it (to a temporary file, synced, then renamed over it) as the records a
@@ -71,7 +74,9 @@ export type JournalRecord =
   | { t: 'resumed'; times?: number }
   | { t: 'written'; at: Checkpoint }
   | { t: 'stale'; name: string; before: OutputLengths }
-  | { t: 'pruned'; at: Checkpoint };
+  | { t: 'pruned'; at: Checkpoint }
+  | { t: 'finished' }
+  | { t: 'continued' };
 
 /** A deploy the journal knows of: its images, and its job id once the server gave one. */
 export interface JournalDeploy {
@@ -94,6 +99,8 @@ export interface JournalState {
   stale: Array<{ name: string; before: OutputLengths }>;
   /** Set when the run stopped while it removed those lines: each output's `.pruned` file is whole. */
   pruning: boolean;
+  /** The run finished: a run after it adds what is new in the source. */
+  finished: boolean;
   /** Jobs recorded as sent after the last checkpoint: not in its tally yet. */
   sentSinceCheckpoint: number;
   /** How many times a run went on from this journal. */
@@ -133,7 +140,7 @@ export async function readJournal(path: string): Promise<JournalState | undefine
     throw error;
   });
   if (text === undefined) return undefined;
-  const state: JournalState = { jobs: [], unconfirmed: [], stale: [], pruning: false, sentSinceCheckpoint: 0, resumes: 0, length: 0 };
+  const state: JournalState = { jobs: [], unconfirmed: [], stale: [], pruning: false, finished: false, sentSinceCheckpoint: 0, resumes: 0, length: 0 };
   const deploys = new Deploys();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length - 1; i++) {
@@ -149,6 +156,7 @@ export async function readJournal(path: string): Promise<JournalState | undefine
     else if (record.t === 'served') state.served = record.url;
     else if (record.t === 'sent') state.sentSinceCheckpoint++;
     else if (record.t === 'resumed') state.resumes += record.times ?? 1;
+    else if (record.t === 'finished' || record.t === 'continued') state.finished = record.t === 'finished';
     else if (record.t === 'stale') state.stale.push({ name: record.name, before: record.before });
     else if (record.t === 'written' || record.t === 'pruned') {
       state.checkpoint = record.at;
@@ -158,6 +166,8 @@ export async function readJournal(path: string): Promise<JournalState | undefine
     }
     deploys.apply(record);
   }
+  // A finished run has nothing in flight: its deploys' images are written, or gone from its source.
+  if (state.finished) deploys.byId.clear();
   for (const [id, deploy] of deploys.byId) {
     if (deploy.job !== undefined) state.jobs.push({ deploy: id, job: deploy.job, images: deploy.images });
     else state.unconfirmed.push({ deploy: id, images: deploy.images, knownMax: deploy.knownMax });

@@ -27,15 +27,20 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-/** `1,204/175,000 done · 3 failed · 500 in flight · 5 jobs · 412/min · ETA 7h04m` */
+/**
+ * `1,204/175,000 done · 3 failed · 500 in flight · 5 jobs · 412/min · ETA 7h04m`, with what the run
+ * waits for at the end (`· throttled by the server (429), waiting 12 s`). A resumed run counts the
+ * images written before among the done (`… done (100,000 before this run) · …`).
+ */
 export function progressLine(p: Progress, now = Date.now()): string {
   const rate = imagesPerMinute(p, now);
-  const finished = p.done + p.failed;
+  const before = p.alreadyWritten ?? 0;
+  const finished = p.done + p.failed + before;
   const total = p.total === undefined ? '' : `/${p.total.toLocaleString('en')}`;
   const eta = p.total !== undefined && rate > 0 ? ` · ETA ${clock(((p.total - finished) / rate) * 60)}` : '';
-  const before = p.alreadyWritten ? `${p.alreadyWritten.toLocaleString('en')} written before · ` : '';
+  const earlier = before > 0 ? ` (${before.toLocaleString('en')} before this run)` : '';
   const waiting = p.waiting === undefined ? '' : ` · ${p.waiting}`;
-  return `${before}${p.done.toLocaleString('en')}${total} done · ${p.failed} failed · ${p.inFlight} in flight · ${p.activeJobs} jobs · ${Math.round(rate)}/min${eta}${waiting}`;
+  return `${(p.done + before).toLocaleString('en')}${total} done${earlier} · ${p.failed} failed · ${p.inFlight} in flight · ${p.activeJobs} jobs · ${Math.round(rate)}/min${eta}${waiting}`;
 }
 
 /** Redraws the progress line on a terminal every `everyMs`; does nothing when `stream` is not one. */

@@ -298,6 +298,9 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
   };
   const journalFile = journalPath(options.out);
   const writtenFile = writtenImagesPath(options.out);
+  if (previous?.finished && previous.settings && JSON.stringify(previous.settings) !== JSON.stringify(settings)) {
+    throw new Error(`${options.out} holds a finished run with other settings (${JSON.stringify(previous.settings)}): give these settings another --out, or move ${journalFile} away to write the survey anew.`);
+  }
   if (previous?.settings && JSON.stringify(previous.settings) !== JSON.stringify(settings)) {
     throw new Error(`${journalFile} belongs to an interrupted run with other settings (${JSON.stringify(previous.settings)}): run that command again to finish it, or move the journal away to start over.`);
   }
@@ -315,7 +318,8 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
   const recovery = previous ? await recoverJobs(client, previous, written) : { recovered: [] };
   const recovered = recovery.recovered.map(({ job, owns }) => ({ job: { ...job, images: job.images.map(republish) }, owns }));
   const claims = new Claims(new Set(recovered.flatMap(({ owns }) => [...owns])));
-  if (previous) log(`resuming the run of ${journalFile}: ${written.size} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
+  if (previous?.finished) log(`going on with the finished run of ${journalFile}: ${written.size} images written; annotating only what the source holds that the outputs do not`);
+  else if (previous) log(`resuming the run of ${journalFile}: ${written.size} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
 
   const owned = recovered.reduce((n, { owns }) => n + owns.size, 0);
   const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (chunksAtOnce(client.gate.jobs.limit) + 1), owned + MAX_IMAGES_PER_JOB);
@@ -334,7 +338,7 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
   // The job found for a deploy whose answer the crash cut off is this run's to record, before
   // `resumed` settles the deploys still without a job.
   if (recovery.found) await journal.record({ t: 'sent', ...recovery.found });
-  await journal.record(previous === undefined ? { t: 'start', settings } : { t: 'resumed' });
+  await journal.record(previous === undefined ? { t: 'start', settings } : previous.finished ? { t: 'continued' } : { t: 'resumed' });
   if (served !== undefined && served.url !== previous?.served) await journal.record({ t: 'served', url: served.url });
   // What earlier runs of this survey did, up to the checkpoint resumed from.
   const earlier: Tally = checkpoint?.tally ?? { annotated: 0, failed: 0, points: 0, jobs: 0, seconds: 0, failures: {} };
@@ -467,7 +471,7 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
       changes.changed > 0 ? `${changes.changed} written before and changed since: annotated again, the earlier lines removed` : undefined,
       changes.gone > 0 ? `${changes.gone} written before ${changes.gone === 1 ? 'is' : 'are'} no longer in the source and stay in the outputs` : undefined,
     ].filter((line) => line !== undefined);
-    if (said.length > 0) log(`since the interrupted run: ${said.join('; ')}`);
+    if (said.length > 0) log(`since the ${previous.finished ? 'finished' : 'interrupted'} run: ${said.join('; ')}`);
   };
 
   const annotateOptions = { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks };
@@ -525,7 +529,6 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
       await journal.record({ t: 'pruned', at: pruned });
       await placePruned(outputs);
     }
-    await journal.close();
   } catch (error) {
     await closeOutputs().catch(() => undefined);
     await journal.close().catch(() => undefined);
@@ -547,7 +550,7 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
     points: total.points,
     jobs: total.jobs,
     seconds,
-    resumes: previous ? previous.resumes + 1 : 0,
+    resumes: previous ? previous.resumes + (previous.finished ? 0 : 1) : 0,
     imagesPerMinute: seconds > 0 ? (images / seconds) * 60 : 0,
     failures,
     server: total.server!,
@@ -555,9 +558,9 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
     outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath, run: runSummaryPath(options.out) },
   };
   await writeFile(summary.outputs.run, `${JSON.stringify({ ...summary, finishedAt: new Date().toISOString(), request: { classifierId: options.classifierId, points: options.points, area: options.area, seed: options.seed ?? 1 } }, null, 2)}\n`);
-  // Finished, the summary written: the journal has nothing left to resume. Removed last, so that a
-  // run stopped before this point is resumed (and finds nothing to send) rather than started again.
-  await unlink(journalFile);
-  await unlink(writtenFile);
+  // Finished, the summary written. The journal and the written images stay: the same command
+  // again adds only what is new in the source, and never writes over what this run wrote.
+  await journal.record({ t: 'finished' });
+  await journal.close();
   return summary;
 }
