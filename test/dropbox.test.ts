@@ -103,8 +103,9 @@ test('a survey from a Dropbox folder through the simulator: probed from the firs
   const { double, painted } = await surveyDropbox(t);
   const sim = await startSimulator({ burst: { limit: 600, periodMs: 60_000 }, sustained: { limit: 6000, periodMs: 3_600_000 } });
   t.after(() => sim.close());
-  const out = join(await tempFolder(t), 'results.csv');
+  const folder = await tempFolder(t);
   for (const links of ['shared', 'temporary'] as const) {
+    const out = join(folder, `${links}.csv`);
     const summary = await runSurvey({
       apiUrl: sim.url,
       token: sim.token,

@@ -79,7 +79,7 @@ test('a journal past its size is compacted at a checkpoint to what a resume need
   const done = keys(0, 1, 2);
   const resumed = await Journal.open(path, state, { compactBytes: 1, isWritten: (i) => done.has(identityOf(i)) });
   // The lost deploy's job, found on the server, is recorded before the run says it resumed.
-  await resumed.record({ t: 'sent', deploy: state!.unconfirmed[0]!.deploy, job: '10' });
+  await resumed.record({ t: 'sent', deploy: state.unconfirmed[0]!.deploy, job: '10' });
   await resumed.record({ t: 'resumed' });
   await resumed.record({ t: 'written', at: { written: 136, csv: 240, errors: 0, tally } }, keys(3));
   await resumed.close();

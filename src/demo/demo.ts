@@ -3,7 +3,7 @@
  * CoralNet simulator, with every row's label checked against the colour painted under its point.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'fast-csv';
 import { runSurvey, type SurveySummary } from '../flow/runSurvey.js';
@@ -38,6 +38,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const log = options.log ?? (() => undefined);
   const folder = join(options.out, 'images');
   await mkdir(options.out, { recursive: true });
+  // Each demo is a survey of its own: the photos are painted again, so an earlier demo's results go.
+  for (const file of ['results.csv', 'results.ndjson', 'results.errors.ndjson', 'results.journal.ndjson', 'results.journal.written', 'results.run.json']) {
+    await rm(join(options.out, file), { force: true });
+  }
   // 160-pixel blocks fall on JPEG's 8-pixel blocks: the colours stay exact up to every edge.
   const painted = await paintSurvey(folder, options.images ?? 250, { seed: 'demo', width: 800, height: 640, blockRows: 4, blockColumns: 5, tow: true });
   const byName = new Map(painted.map((image) => [image.name, image]));

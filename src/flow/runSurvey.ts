@@ -36,7 +36,6 @@ import { pollUntilDone } from '../operators/pollUntilDone.js';
 import { retryErrors } from '../operators/retryErrors.js';
 import type { DeployHooks } from '../operators/deploy.js';
 import { showProgress, type Progress } from './progress.js';
-import { withFields } from '../util/objects.js';
 
 export interface SurveyOptions {
   /** The API base ending in `/api/`. Default CoralNet's. */

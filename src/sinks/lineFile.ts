@@ -86,18 +86,22 @@ export class OutputFile {
   }
 
   async write(chunk: string | Uint8Array): Promise<void> {
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     try {
       await writeWithDrain(this.stream, chunk);
     } catch {
       // The stream's error listener has made the failure.
     }
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
 
   /** Waits until everything written is on disk, and returns the file's length. */
   async checkpoint(): Promise<number> {
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     try {
       await new Promise<void>((resolve, reject) => this.stream.write('', (error) => (error ? reject(error) : resolve())));
       await fsyncFd((this.stream as unknown as { fd: number }).fd);

@@ -258,7 +258,9 @@ async function linkOf(api: DropboxApi, path: string, kind: 'shared' | 'temporary
         : `Dropbox made no shared link (${summary})`;
     return { problem: `${path}: ${what}. Share it by hand, or use --dropbox-links temporary.` };
   }
-  return linkProblem(path, link!) === undefined ? { url: directLink(link!.url!) } : { problem: linkProblem(path, link!)! };
+  const found = link as LinkMetadata & { url: string };
+  const problem = linkProblem(path, found);
+  return problem === undefined ? { url: directLink(found.url) } : { problem };
 }
 
 /**
