@@ -162,12 +162,12 @@ test('reefstream run from Dropbox: a file Dropbox refuses to share, links the pu
     { CORALNET_TOKEN: sim.token, DROPBOX_TOKEN: double.token },
   );
   assert.equal(run.status, 3, run.stderr);
-  assert.match(run.stdout, /^11 images: 7 annotated, 4 failed/);
+  assert.match(run.stdout, /^11 images: 7 annotated, 4 failed \(1 its shared link is for "team" only, so CoralNet cannot download it, 1 its shared link is for "password" only, so CoralNet cannot download it, 1 Dropbox refused to share it \(access_denied\), 1 is a HEIC file, which CoralNet cannot read\)$/m);
   const errors = (await readFile(out.replace('.csv', '.errors.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { name: string; reason: string });
   assert.deepEqual(errors.map((e) => e.name), ['IMG_0002.jpg', 'IMG_0003.jpg', 'IMG_0004.jpg', 'IMG_0008.HEIC']);
-  assert.match(errors[0]!.reason, /^The shared link of \/surveys\/site1\/img_0002\.jpg is for "team" only, so CoralNet cannot download it: open its sharing settings in Dropbox and make the link public/);
-  assert.match(errors[1]!.reason, /^The shared link of \/surveys\/site1\/img_0003\.jpg is for "password" only/);
-  assert.match(errors[2]!.reason, /^\/surveys\/site1\/img_0004\.jpg: Dropbox refused to share it \(access_denied.*\)\. Share it by hand, or use --dropbox-links temporary\./);
+  assert.match(errors[0]!.reason, /^\/surveys\/site1\/img_0002\.jpg: its shared link is for "team" only, so CoralNet cannot download it: open its sharing settings in Dropbox and make the link public/);
+  assert.match(errors[1]!.reason, /^\/surveys\/site1\/img_0003\.jpg: its shared link is for "password" only/);
+  assert.match(errors[2]!.reason, /^\/surveys\/site1\/img_0004\.jpg: Dropbox refused to share it \(access_denied\): the folder's or the team's settings allow no links; share it by hand, or use --dropbox-links temporary\.$/);
   assert.match(errors[3]!.reason, /IMG_0008\.HEIC is a HEIC file, which CoralNet cannot read: convert it to JPEG/);
   const rows = (await readFile(out, 'utf8')).trim().split('\n').slice(1).map((line) => line.split(',')[0]);
   assert.deepEqual([...new Set(rows)], ['IMG_0001.jpg', 'IMG_0005.jpg', 'IMG_0006.jpg', 'IMG_0007.jpg', 'tow2/IMG_0001.jpg', 'tow2/IMG_0002.jpg', 'tow2/IMG_0003.jpg']);

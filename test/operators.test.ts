@@ -140,3 +140,11 @@ test('inSourceOrder: an item without a place is an error of the stream, never a 
   const { inSourceOrder } = await import('../src/flow/sourceOrder.js');
   await assert.rejects(lastValueFrom(from([{ seq: 0 }, { name: 'IMG_7.jpg' } as { seq?: number }]).pipe(inSourceOrder())), /IMG_7\.jpg reached the writer without a place in the stream/);
 });
+
+test('reasonKind: a failure reason as the summary counts it, without names, paths and URLs', async () => {
+  const { reasonKind } = await import('../src/flow/runSurvey.js');
+  assert.equal(reasonKind('spacer.exceptions.URLDownloadError: https://example.org/a.jpg: 404'), 'URLDownloadError');
+  assert.equal(reasonKind('/surveys/lagoon/IMG_0100.HEIC is a HEIC file, which CoralNet cannot read: convert it to JPEG'), 'is a HEIC file, which CoralNet cannot read');
+  assert.equal(reasonKind('The folder /surveys/lagoon/site3 could not be read (EACCES): its photos are not in this run.'), 'The folder could not be read (EACCES)');
+  assert.equal(reasonKind('notes.jpg is not an image sharp can read'), 'is not an image sharp can read');
+});

@@ -142,9 +142,19 @@ async function countImages(source: ImageSource): Promise<number | undefined> {
   return n;
 }
 
-/** A short reason for summaries: the exception name of CoralNet's message, or the message after the image's name. */
+/**
+ * A short reason for summaries: the exception name of CoralNet's message, or the message without
+ * the image's name, paths and URLs, up to its first colon.
+ * @example reasonKind('/surveys/a/IMG_1.HEIC is a HEIC file, which CoralNet cannot read: convert it') // 'is a HEIC file, which CoralNet cannot read'
+ */
 export function reasonKind(reason: string): string {
-  return /^[\w.]*?(\w+Error)\b/.exec(reason)?.[1] ?? reason.replace(/^\S+ /, '').slice(0, 60);
+  const exception = /^[\w.]*?(\w+Error)\b/.exec(reason)?.[1];
+  if (exception !== undefined) return exception;
+  const words = reason
+    .replace(/^\S*[./]\S* /, '')
+    .replace(/\s*(?:https?:\/\/|\/)\S+/g, '')
+    .split(': ')[0]!;
+  return words.length <= 80 ? words : `${words.slice(0, 79)}…`;
 }
 
 /** Where a local folder is served for a server on this machine: at the address of the run before, when it is free. */

@@ -223,9 +223,9 @@ export function linkProblem(path: string, link: LinkMetadata): string | undefine
   const permissions = link.link_permissions ?? {};
   const who = permissions.effective_audience?.['.tag'] ?? permissions.resolved_visibility?.['.tag'];
   const settings = `open its sharing settings in Dropbox and make the link public ("anyone with the link") with downloads allowed, or use --dropbox-links temporary`;
-  if (who !== undefined && who !== 'public') return `The shared link of ${path} is for "${who}" only, so CoralNet cannot download it: ${settings}.`;
-  if (permissions.require_password === true) return `The shared link of ${path} needs a password, so CoralNet cannot download it: ${settings}.`;
-  if (permissions.allow_download === false) return `The shared link of ${path} does not allow downloads: ${settings}.`;
+  if (who !== undefined && who !== 'public') return `${path}: its shared link is for "${who}" only, so CoralNet cannot download it: ${settings}.`;
+  if (permissions.require_password === true) return `${path}: its shared link needs a password, so CoralNet cannot download it: ${settings}.`;
+  if (permissions.allow_download === false) return `${path}: its shared link does not allow downloads, so CoralNet cannot download it: ${settings}.`;
   return undefined;
 }
 
@@ -252,11 +252,11 @@ async function linkOf(api: DropboxApi, path: string, kind: 'shared' | 'temporary
   } else {
     const summary = summaryOf(made.json);
     const what = summary.startsWith('access_denied')
-      ? 'Dropbox refused to share it (access_denied: the folder or your team does not allow links)'
+      ? 'Dropbox refused to share it (access_denied): the folder\'s or the team\'s settings allow no links'
       : summary.startsWith('email_not_verified')
-        ? 'Dropbox shares nothing until the account\'s email address is verified'
+        ? 'Dropbox shares nothing until the account\'s email address is verified (email_not_verified)'
         : `Dropbox made no shared link (${summary})`;
-    return { problem: `${path}: ${what}. Share it by hand, or use --dropbox-links temporary.` };
+    return { problem: `${path}: ${what}; share it by hand, or use --dropbox-links temporary.` };
   }
   const found = link as LinkMetadata & { url: string };
   const problem = linkProblem(path, found);
