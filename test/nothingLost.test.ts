@@ -325,3 +325,16 @@ test('what the server did is counted: 429s and server errors in the log as they 
   assert.ok(summary.server.retries >= summary.server.serverErrors && summary.server.waitSeconds > 0);
   assert.match(run.stdout, new RegExp(`^server: ${sim.stats.throttled} throttled \\(429\\), ${summary.server.retries} requests tried again \\(${summary.server.serverErrors} server errors\\), \\d+\\.\\d s waiting$`, 'm'));
 });
+
+test('an output removed while the run writes it ends the run with one line naming it, never rows written into a deleted file', async (t) => {
+  const root = await tempFolder(t);
+  const folder = join(root, 'survey');
+  await paintSurvey(folder, 300, { width: 64, height: 64, blockRows: 2, blockColumns: 2 });
+  const sim = await simulator(t, { imageMs: 10, workers: 2 });
+  const ndjson = join(root, 'results.ndjson');
+  const run = startCli(['run', '--api', sim.url, '--classifier', '1', '--source', folder, '--points', 'stratified:2x2x1', '--image-size', '64x64', '--out', join(root, 'results.csv'), '--ndjson', ndjson, ...lifted], { CORALNET_TOKEN: sim.token });
+  await waitFor(async () => (await readFile(ndjson, 'utf8').catch(() => '')).length > 0);
+  await rm(ndjson);
+  assert.equal(await run.exited, 1, run.stderr());
+  assert.equal(run.stderr().trim(), `Cannot write ${ndjson}: the file was removed or replaced while the run wrote it. What was written before it is kept: make room (or fix the file) and run the same command again to go on.`);
+});
