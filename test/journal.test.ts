@@ -124,3 +124,26 @@ test('a resumed run settles the deploys whose ids were lost: after another crash
   assert.deepEqual(after?.unconfirmed.map((u) => [u.deploy, u.knownMax, names(u.images)]), [['1.0', '4', ['0.jpg']]], 'one lost deploy, so its job can be found');
   assert.equal(after?.resumes, 1);
 });
+
+test('a finished run keeps a small journal: its settings, address, last checkpoint and the word finished; nothing in flight', async (t) => {
+  const path = join(await tempFolder(t), 'results.journal.ndjson');
+  const journal = await Journal.open(path);
+  await journal.record({ t: 'start', settings: { seed: '1' } });
+  await journal.record({ t: 'served', url: 'http://127.0.0.1:40123/' });
+  await journal.record({ t: 'sending', deploy: '0.0', images: [image(0), image(1)], knownMax: '6' });
+  await journal.record({ t: 'sent', deploy: '0.0', job: '7' });
+  await journal.record({ t: 'written', at: { written: 68, csv: 120, errors: 0 } }, keys(0));
+  await journal.record({ t: 'finished' });
+  await journal.close();
+  const records = (await readFile(path, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { t: string });
+  assert.deepEqual(records.map((record) => record.t), ['start', 'served', 'written', 'finished']);
+  const state = await readJournal(path);
+  assert.equal(state?.finished, true);
+  assert.deepEqual([state?.jobs, state?.unconfirmed], [[], []]);
+
+  // A run after it goes on from there, and is no longer finished.
+  const next = await Journal.open(path, state);
+  await next.record({ t: 'continued' });
+  await next.close();
+  assert.equal((await readJournal(path))?.finished, false);
+});

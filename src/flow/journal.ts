@@ -179,6 +179,7 @@ export class Journal {
   private readonly deploys = new Deploys();
   private readonly kept = new Map<string, JournalRecord>();
   private stale: JournalRecord[] = [];
+  private checkpoint?: JournalRecord;
   private resumes = 0;
   private appended = 0;
   /** Records are written one at a time: a compaction never races an append. */
@@ -201,6 +202,7 @@ export class Journal {
     if (previous?.settings) journal.kept.set('start', { t: 'start', settings: previous.settings });
     if (previous?.served) journal.kept.set('served', { t: 'served', url: previous.served });
     journal.resumes = previous?.resumes ?? 0;
+    if (previous?.checkpoint) journal.checkpoint = { t: 'written', at: previous.checkpoint };
     journal.stale = (previous?.stale ?? []).map(({ name, before }) => ({ t: 'stale', name, before }));
     for (const { deploy, job, images } of previous?.jobs ?? []) {
       journal.deploys.apply({ t: 'sending', deploy, images });
@@ -226,8 +228,14 @@ export class Journal {
       if (record.t === 'resumed') this.resumes += record.times ?? 1;
       if (record.t === 'stale') this.stale.push(record);
       if (record.t === 'pruned') this.stale = [];
+      if (record.t === 'written' || record.t === 'pruned') this.checkpoint = record;
       this.deploys.apply(record, written);
-      if ((record.t === 'written' || record.t === 'pruned') && this.appended >= this.compactBytes) return this.compact(record);
+      if ((record.t === 'written' || record.t === 'pruned') && this.appended >= this.compactBytes) return this.compact([record]);
+      // A finished run keeps only what a run after it needs: nothing is in flight.
+      if (record.t === 'finished' && this.checkpoint !== undefined) {
+        this.deploys.byId.clear();
+        return this.compact([this.checkpoint, record]);
+      }
       const line = Buffer.from(`${JSON.stringify(record)}\n`);
       try {
         await this.handle.appendFile(line);
@@ -241,8 +249,8 @@ export class Journal {
     return done;
   }
 
-  /** Rewrites the journal as what a resume needs: settings, address, stale photos, open deploys, this checkpoint. */
-  private async compact(checkpoint: JournalRecord): Promise<void> {
+  /** Rewrites the journal as what a resume needs: settings, address, stale photos, open deploys, and `last` (a checkpoint). */
+  private async compact(last: JournalRecord[]): Promise<void> {
     const records: JournalRecord[] = [...this.kept.values()];
     if (this.resumes > 0) records.push({ t: 'resumed', times: this.resumes });
     records.push(...this.stale);
@@ -250,7 +258,7 @@ export class Journal {
       records.push({ t: 'sending', deploy, images, ...(knownMax === undefined ? {} : { knownMax }) });
       if (job !== undefined) records.push({ t: 'sent', deploy, job });
     }
-    records.push(checkpoint);
+    records.push(...last);
     const temporary = `${this.path}.compacting`;
     const file = await open(temporary, 'w');
     try {

@@ -24,6 +24,7 @@ import { CsvFile } from '../sinks/csv.js';
 import { LineBytes } from '../sinks/lineBytes.js';
 import { NdjsonFile } from '../sinks/lineFile.js';
 import { serveFolder, type ServedFolder } from '../sources/folderServer.js';
+import { countUrlList } from '../sources/urlList.js';
 import { Credits } from './credits.js';
 import { Journal, readJournal, type Checkpoint, type JournalState, type OutputLengths, type ServerTally, type Tally } from './journal.js';
 import { checkDistinctOutputs, lockOutputs } from './outputLock.js';
@@ -135,8 +136,10 @@ function publish<T extends OrFailed<ImageRef>>(urlOf: ((image: ImageRef) => stri
   return map((image) => (isFailed(image) || image.url !== undefined || urlOf === undefined ? image : { ...image, url: urlOf(image) }));
 }
 
+/** How many images the source holds, for the progress line: a folder walked, a URL list's lines counted. */
 async function countImages(source: ImageSource): Promise<number | undefined> {
   if (typeof source !== 'string') return undefined;
+  if (!(await stat(source)).isDirectory()) return countUrlList(source);
   let n = 0;
   for await (const image of imagesOf(source)) if (image) n++;
   return n;

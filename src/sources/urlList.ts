@@ -97,25 +97,26 @@ async function sharedFolders(file: string): Promise<number> {
   return shared?.length ?? 0;
 }
 
-const urlTag = (url: string): number => fingerprint(url)[1];
+/** A URL's tag in the names table: its fingerprint's low half, bit 1 saying the name came from the URL. */
+const tagOf = (url: string, derived: boolean): number => ((fingerprint(url)[1] & ~2) | (derived ? 2 : 0)) >>> 0;
+const DERIVED = 2;
 
 /**
  * Every name of the list once: a name given to two different URLs is an error naming both lines.
- * Returns each name with its URL's tag; a URL listed again under its name is left to the reading.
+ * Returns each name with its URL's tag (never 0); a URL listed again under its name is left to the reading.
  */
 async function checkedNames(file: string, shared: number): Promise<FingerprintMap> {
   const names = new FingerprintMap();
-  const derived = new FingerprintMap();
   for await (const { line, url, name } of linesOf(file)) {
     const final = name ?? nameFromUrl(url, shared);
+    const tag = tagOf(url, name === undefined);
     const seen = names.get(final);
     if (seen === undefined) {
-      names.set(final, urlTag(url));
-      if (name === undefined) derived.set(final, 1);
+      names.set(final, tag);
       continue;
     }
     // The same photo listed again, or two URLs of one path (a query apart): annotated once.
-    if (seen === urlTag(url) || (name === undefined && derived.get(final) !== undefined)) continue;
+    if (seen === tag || (name === undefined && (seen & DERIVED) !== 0)) continue;
     let first = 0;
     for await (const earlier of linesOf(file)) {
       if ((earlier.name ?? nameFromUrl(earlier.url, shared)) === final) {
@@ -126,6 +127,13 @@ async function checkedNames(file: string, shared: number): Promise<FingerprintMa
     throw new Error(`${file}: lines ${first} and ${line} both name an image "${final}": names must be unique. Give one of them another name in the name column.`);
   }
   return names;
+}
+
+/** How many images the list names (its URL lines), read once without checks: for a progress total. */
+export async function countUrlList(file: string): Promise<number> {
+  let n = 0;
+  for await (const line of linesOf(file)) if (line.url) n++;
+  return n;
 }
 
 /**
