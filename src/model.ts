@@ -20,10 +20,13 @@ export interface ImageRef {
   aux?: Partial<Record<'Aux1' | 'Aux2' | 'Aux3' | 'Aux4' | 'Aux5', string>>;
 }
 
-/** An image whose displayed size and EXIF metadata are known. */
+/** An image whose stored size and EXIF metadata are known. */
 export interface ProbedImage extends ImageRef {
+  /** Width and height as stored, EXIF orientation not applied: CoralNet's grid for rows and columns. */
   width: number;
   height: number;
+  /** The EXIF orientation tag (2–8) of a photo that viewers show turned or mirrored. */
+  orientation?: number;
   /** EXIF DateTimeOriginal as written in the file (`2024:03:05 10:11:12`), no time zone applied. */
   dateTimeOriginal?: string;
   latitude?: number;

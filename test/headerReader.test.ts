@@ -15,14 +15,14 @@ const canvas = (width: number, height: number) => sharp({ create: { width, heigh
 
 test('header thread: many photos asked at once, each answered with its own size and EXIF, as the main thread reads them', async (t) => {
   const root = await tempFolder(t);
-  const jpegs: Array<{ path: string; width: number; height: number }> = [];
-  // 90 sizes, every third turned by EXIF orientation 6: a mix-up between photos, batches or the turn shows.
+  const jpegs: Array<{ path: string; width: number; height: number; orientation?: number }> = [];
+  // 90 sizes, every third tagged with EXIF orientation 6: a mix-up between photos, batches or tags shows.
   for (let i = 0; i < 90; i++) {
     const path = join(root, `IMG_${i}.jpg`);
     const turned = i % 3 === 0;
     const image = canvas(100 + i, 40 + i).jpeg();
     await (turned ? image.withMetadata({ orientation: 6 }) : image).toFile(path);
-    jpegs.push({ path, width: turned ? 40 + i : 100 + i, height: turned ? 100 + i : 40 + i });
+    jpegs.push({ path, width: 100 + i, height: 40 + i, ...(turned ? { orientation: 6 } : {}) });
   }
   for (const i of [1, 2]) {
     const path = join(root, `tow_${i}.jpg`);
@@ -36,10 +36,10 @@ test('header thread: many photos asked at once, each answered with its own size 
   const reader = new HeaderReader();
   assert.equal(await reader.thread.whenReady(), true);
   const answers = await Promise.all(jpegs.map(({ path }) => reader.fieldsOf(path)));
-  for (const [i, { path, width, height }] of jpegs.entries()) {
+  for (const [i, { path, width, height, orientation }] of jpegs.entries()) {
     const inProcess = await jpegFields(await readFile(path));
     assert.deepEqual(answers[i], inProcess, path);
-    assert.deepEqual([answers[i]?.width, answers[i]?.height], [width, height], path);
+    assert.deepEqual([answers[i]?.width, answers[i]?.height, answers[i]?.orientation], [width, height, orientation], path);
   }
   assert.deepEqual(answers.at(-1), { width: 160, height: 120, dateTimeOriginal: '2024:03:05 09:00:01', latitude: answers.at(-1)?.latitude, longitude: 149.7501 });
   assert.ok(Math.abs(answers.at(-1)!.latitude! - towExif(2).latitude!) < 1e-6);

@@ -35,7 +35,7 @@ test('jpegHeader: fill bytes between segments are skipped; not a JPEG, or cut be
   assert.equal(jpegHeader(Buffer.alloc(0)), undefined);
 });
 
-test('probe: other formats through sharp, EXIF orientation applied to each', async (t) => {
+test('probe: other formats through sharp, each at its stored size with its orientation tag', async (t) => {
   const root = await tempFolder(t);
   await canvas(300, 200).png().toFile(join(root, 'plain.png'));
   await canvas(300, 200).webp().withMetadata({ orientation: 8 }).toFile(join(root, 'turned.webp'));
@@ -44,12 +44,12 @@ test('probe: other formats through sharp, EXIF orientation applied to each', asy
   const sizes = [];
   for (const name of ['plain.png', 'turned.webp', 'plain.tif', 'turned.jpg']) {
     const probed = await probeImage({ name, path: join(root, name) });
-    sizes.push([name, probed.width, probed.height]);
+    sizes.push([name, probed.width, probed.height, probed.orientation]);
   }
   assert.deepEqual(sizes, [
-    ['plain.png', 300, 200],
-    ['turned.webp', 200, 300],
-    ['plain.tif', 300, 200],
-    ['turned.jpg', 200, 300],
+    ['plain.png', 300, 200, undefined],
+    ['turned.webp', 300, 200, 8],
+    ['plain.tif', 300, 200, undefined],
+    ['turned.jpg', 300, 200, 5],
   ]);
 });

@@ -325,7 +325,7 @@ describe('simulator: jobs, results and per-image failures', () => {
     assert.deepEqual((status.json as { data: { recently_completed_jobs: unknown } }).data.recently_completed_jobs, [{ type: 'jobs', id }]);
   });
 
-  test('points are checked against the displayed size: EXIF orientation 6 swaps width and height', async (t) => {
+  test('points are checked against the stored size, as CoralNet reads it: EXIF orientation 6 changes nothing', async (t) => {
     folder = await tempFolder(t);
     await sharp({ create: { width: 300, height: 200, channels: 3, background: '#228B22' } })
       .jpeg()
@@ -336,12 +336,12 @@ describe('simulator: jobs, results and per-image failures', () => {
     const sim = await startSimulator();
     t.after(() => sim.close());
     const url = served.urlOf('turned.jpg');
-    const id = await deploy(sim, [image(url, [{ row: 299, column: 199 }]), image(url, [{ row: 0, column: 200 }])]);
+    const id = await deploy(sim, [image(url, [{ row: 199, column: 299 }]), image(url, [{ row: 200, column: 0 }])]);
     await waitFinished(sim, id);
     const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
     const data = (result.json as { data: Array<{ attributes: { errors?: string[]; points?: Array<{ classifications: Array<{ label_code: string }> }> } }> }).data;
     assert.equal(data[0]!.attributes.points![0]!.classifications[0]!.label_code, 'MA');
-    assert.equal(data[1]!.attributes.errors![0], `spacer.exceptions.RowColumnInvalidError: ${url}: Column value 200 falls outside this image's valid range of 0-199.`);
+    assert.equal(data[1]!.attributes.errors![0], `spacer.exceptions.RowColumnInvalidError: ${url}: Row value 200 falls outside this image's valid range of 0-199.`);
   });
 
   test('a classifier deleted after the request fails its images with the server message', async (t) => {

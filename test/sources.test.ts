@@ -81,7 +81,7 @@ test('listImages pulls no further than its credits', async (t) => {
   assert.equal(all.length, 1000);
 });
 
-test('probe: displayed size, EXIF date and GPS, from a file and from the first bytes of a URL', async (t) => {
+test('probe: stored size and orientation tag, EXIF date and GPS, from a file and from the first bytes of a URL', async (t) => {
   const root = await tempFolder(t);
   await paintImage(join(root, 'tow.jpg'), { width: 320, height: 240, exif: towExif(61) });
   await sharp({ create: { width: 300, height: 200, channels: 3, background: '#228B22' } }).jpeg().withMetadata({ orientation: 6 }).toFile(join(root, 'turned.jpg'));
@@ -91,7 +91,7 @@ test('probe: displayed size, EXIF date and GPS, from a file and from the first b
   assert.ok(Math.abs(fromFile.latitude! - written.latitude!) < 1e-6, `latitude ${fromFile.latitude} for ${written.latitude}`);
   assert.ok(Math.abs(fromFile.longitude! - written.longitude!) < 1e-6, `longitude ${fromFile.longitude} for ${written.longitude}`);
   const turned = await probeImage({ name: 'turned.jpg', path: join(root, 'turned.jpg') });
-  assert.deepEqual([turned.width, turned.height], [200, 300]);
+  assert.deepEqual([turned.width, turned.height, turned.orientation], [300, 200, 6], 'CoralNet reads the grid as stored');
   const served = await serveFolder(root);
   t.after(() => served.close());
   const fromUrl = await probeImage({ name: 'tow.jpg', url: served.urlOf('tow.jpg') });

@@ -419,6 +419,7 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
         path: outcome.path,
         width: outcome.width,
         height: outcome.height,
+        orientation: outcome.orientation,
         dateTimeOriginal: outcome.dateTimeOriginal,
         latitude: outcome.latitude,
         longitude: outcome.longitude,

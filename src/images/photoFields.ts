@@ -1,6 +1,6 @@
 /**
- * What a photo's first bytes tell: its displayed size (EXIF orientation applied), EXIF
- * DateTimeOriginal and GPS position. Shared by the probe on the main thread and the header reader
+ * What a photo's first bytes tell: its stored size (CoralNet reads the pixel grid as stored, EXIF
+ * orientation not applied), its orientation tag, EXIF DateTimeOriginal and GPS position. Shared by the probe on the main thread and the header reader
  * thread, so both give the same answer for the same bytes.
  */
 import exifr from 'exifr/dist/full.esm.mjs';
@@ -20,8 +20,11 @@ export interface StoredSize {
 
 /** The size and metadata a probe adds to an image. */
 export interface PhotoFields {
+  /** Width and height as stored: the grid CoralNet checks rows and columns against. */
   width: number;
   height: number;
+  /** The EXIF orientation tag (2–8) of a photo shown turned or mirrored; absent for 1. */
+  orientation?: number;
   dateTimeOriginal?: string;
   latitude?: number;
   longitude?: number;
@@ -37,12 +40,12 @@ export async function jpegFields(head: Buffer): Promise<PhotoFields | undefined>
   return size === undefined ? undefined : photoFields(size, head);
 }
 
-/** The displayed size from the stored one, with the EXIF tags of `head` when it has them. */
+/** The stored size, with the EXIF tags of `head` when it has them. */
 export async function photoFields(size: StoredSize, head: Buffer): Promise<PhotoFields> {
   const tags = size.hasExif ? await exifTags(head) : undefined;
   const orientation = tags?.Orientation ?? size.orientation ?? 1;
-  const turned = orientation >= 5 && orientation <= 8;
-  const fields: PhotoFields = { width: turned ? size.height : size.width, height: turned ? size.width : size.height };
+  const fields: PhotoFields = { width: size.width, height: size.height };
+  if (Number.isInteger(orientation) && orientation >= 2 && orientation <= 8) fields.orientation = orientation;
   if (typeof tags?.DateTimeOriginal === 'string') fields.dateTimeOriginal = tags.DateTimeOriginal;
   if (Number.isFinite(tags?.latitude) && Number.isFinite(tags?.longitude)) {
     fields.latitude = tags!.latitude;

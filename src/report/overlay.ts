@@ -32,14 +32,36 @@ export function pointsLayer(width: number, height: number, points: readonly Labe
 }
 
 /**
- * Draws the points on the image (EXIF orientation applied, as CoralNet sees it) and returns a JPEG,
- * scaled down to `maxWidth` when given.
+ * Where a point of the stored grid (CoralNet's rows and columns) is seen once the photo is turned
+ * upright by its EXIF orientation tag, in a photo stored `width` × `height`.
+ * @example uprightPoint({ row: 0, column: 0 }, 6, 4000, 3000) // { row: 0, column: 2999 }: rotated 90° clockwise
+ */
+export function uprightPoint<P extends { row: number; column: number }>(point: P, orientation: number, width: number, height: number): P {
+  const { row: y, column: x } = point;
+  const [column, row] =
+    orientation === 2 ? [width - 1 - x, y]
+    : orientation === 3 ? [width - 1 - x, height - 1 - y]
+    : orientation === 4 ? [x, height - 1 - y]
+    : orientation === 5 ? [y, x]
+    : orientation === 6 ? [height - 1 - y, x]
+    : orientation === 7 ? [height - 1 - y, width - 1 - x]
+    : orientation === 8 ? [y, width - 1 - x]
+    : [x, y];
+  return { ...point, row, column };
+}
+
+/**
+ * Draws the points on the photo turned upright, each over the pixel CoralNet read (the stored grid
+ * turned with the photo), and returns a JPEG, scaled down to `maxWidth` when given.
  * @example await drawPoints('IMG_0001.JPG', [{ row: 449, column: 599, label: 'CORAL' }], labelColours(['CORAL']))
  */
 export async function drawPoints(image: string | Buffer, points: readonly LabelledPoint[], colours: ReadonlyMap<string, string>, options: { maxWidth?: number } = {}): Promise<Buffer> {
+  const stored = await sharp(image).metadata();
+  const orientation = stored.orientation ?? 1;
   const upright = await sharp(image).rotate().toBuffer({ resolveWithObject: true });
   const { width, height } = upright.info;
-  const drawn = sharp(upright.data).composite([{ input: Buffer.from(pointsLayer(width, height, points, colours)), top: 0, left: 0 }]);
+  const turned = points.map((point) => uprightPoint(point, orientation, stored.width!, stored.height!));
+  const drawn = sharp(upright.data).composite([{ input: Buffer.from(pointsLayer(width, height, turned, colours)), top: 0, left: 0 }]);
   if (options.maxWidth !== undefined && width > options.maxWidth) {
     return sharp(await drawn.png().toBuffer()).resize({ width: options.maxWidth }).jpeg({ quality: 85 }).toBuffer();
   }

@@ -102,8 +102,8 @@ export function checkFakeImage(
 }
 
 /**
- * Checks one image as the server does, and reads the pixel (as displayed, EXIF orientation
- * applied) under each point.
+ * Checks one image as the server does, and reads the pixel under each point from the grid as
+ * stored: CoralNet does not apply EXIF orientation.
  */
 export async function checkImage(
   url: string,
@@ -116,9 +116,8 @@ export async function checkImage(
   try {
     const meta = await sharp(data).metadata();
     if (!meta.width || !meta.height) throw new Error('no dimensions');
-    const turned = (meta.orientation ?? 1) >= 5;
-    width = turned ? meta.height : meta.width;
-    height = turned ? meta.width : meta.height;
+    width = meta.width;
+    height = meta.height;
   } catch {
     return { ok: false, error: `PIL.UnidentifiedImageError: cannot identify image file <_io.BytesIO object at ${fakeAddress(url)}>` };
   }
@@ -132,7 +131,7 @@ export async function checkImage(
   if (outside) return outside;
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(data).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    raw = await sharp(data).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch {
     return { ok: false, error: `PIL.UnidentifiedImageError: cannot identify image file <_io.BytesIO object at ${fakeAddress(url)}>` };
   }

@@ -9,8 +9,11 @@ export interface ResultLine {
   url?: string;
   /** The local file, when the run read one. */
   path?: string;
+  /** Width and height as stored: rows and columns are on this grid. */
   width?: number;
   height?: number;
+  /** The EXIF orientation tag (2–8) of a photo shown turned or mirrored. */
+  orientation?: number;
   dateTimeOriginal?: string;
   latitude?: number;
   longitude?: number;
