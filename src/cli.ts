@@ -388,6 +388,8 @@ function eventLine(event: ClientEvent): string | undefined {
       return `the account's job limit is full (active jobs ${event.activeJobIds.join(', ')}): waiting for a slot`;
     case 'adopted-lost-deploy':
       return `a deploy whose answer was lost is job ${event.jobId} on the server: polling it, not sending again`;
+    case 'stuck-job':
+      return `job ${event.jobId} said it was finished but CoralNet never gives its result: its images go in a new job; it keeps one of your active-job slots until CoralNet purges it, so this run uses ${event.slotsLeft}`;
   }
 }
 

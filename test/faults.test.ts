@@ -150,3 +150,34 @@ test('429 without Retry-After (the job limit): deploys wait for a job to finish,
   assert.ok(sim.stats.jobLimitRefusals <= sim.stats.jobsCreated, `${sim.stats.jobLimitRefusals} refusals for ${sim.stats.jobsCreated} jobs: one wait per job at most`);
   assert.equal(sim.stats.jobsCreated, summary.jobs);
 });
+
+test('a job that says finished and never gives its result is given up on: its images go in a new job, the slot it holds is planned without', async (t) => {
+  const s = await survey(t);
+  // Job 1's finish time is never set: 303, then 409 until it is purged.
+  const sim = await simulator(t, { ...lifted, faults: { stuckJobs: [1] } });
+  const events: ClientEvent[] = [];
+  const client = await CoralNetClient.connect({ apiUrl: sim.url, token: sim.token, username: sim.username, windows: [lifted.burst, lifted.sustained], retry: { baseDelayMs: 20, maxDelayMs: 200, attempts: 12 }, onEvent: (event) => events.push(event) });
+  t.after(() => client.close());
+  const summary = await runSurvey({
+    client,
+    classifierId: 1,
+    source: s.list,
+    points: 'stratified:3x3x1',
+    seed: 2,
+    imageSize: { width: 96, height: 96 },
+    maxAttempts: 2,
+    out: join(s.root, 'results.csv'),
+    ndjson: join(s.root, 'results.ndjson'),
+    chunkFlushMs: 50,
+    stuckJobAfter: { answers: 3, ms: 0 },
+  });
+  await assertAccountedFor(s, summary);
+  assert.deepEqual(events.filter((e) => e.type === 'stuck-job').map((e) => [e.type === 'stuck-job' && e.jobId, e.type === 'stuck-job' && e.slotsLeft]), [['1', 4]]);
+  assert.equal(client.gate.jobs.limit, 4, 'the run plans with one slot fewer');
+  // The first job's images were annotated in another job, and say both.
+  const first = (await readFile(join(s.root, 'results.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { name: string; jobIds: string[] })[0]!;
+  assert.equal(first.jobIds[0], '1');
+  assert.equal(first.jobIds.length, 2);
+  // The server still counts job 1 among the account's active jobs.
+  assert.deepEqual((await client.user()).activeJobIds, ['1']);
+});

@@ -438,3 +438,21 @@ test('workers: a shared pool takes units across jobs in request order; with work
     board.close();
   }
 });
+
+test('a job whose finish time is never set: status 303, result 409 each time, and it stays among the active jobs', async (t) => {
+  const folder = await tempFolder(t);
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#228B22' } }).jpeg().toFile(join(folder, 'a.jpg'));
+  const served = await serveFolder(folder);
+  t.after(() => served.close());
+  const sim = await startSimulator({ faults: { stuckJobs: [1] } });
+  t.after(() => sim.close());
+  const id = await deploy(sim, [image(served.urlOf('a.jpg'), [{ row: 1, column: 1 }])]);
+  await waitFinished(sim, id);
+  for (let i = 0; i < 3; i++) {
+    const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
+    assert.equal(result.status, 409);
+    assert.equal(firstError(result).detail, "This job isn't finished yet");
+  }
+  const user = await api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token });
+  assert.deepEqual((user.json as { data: { active_jobs: unknown } }).data.active_jobs, [{ type: 'jobs', id }]);
+});

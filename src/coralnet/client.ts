@@ -16,6 +16,7 @@ import {
   RequestInvalidError,
   ServerError,
   ThrottledError,
+  StuckJobsError,
   TooManyActiveJobsError,
   UnexpectedResponseError,
 } from './errors.js';
@@ -80,7 +81,9 @@ export type ClientEvent =
   /** A request tried again after `delayMs`: the server answered `status` (5xx), or nothing (no status). */
   | { type: 'retry'; endpoint: string; attempt: number; delayMs: number; reason: string; status?: number }
   | { type: 'job-limit-full'; endpoint: string; activeJobIds: string[] }
-  | { type: 'adopted-lost-deploy'; endpoint: string; jobId: string };
+  | { type: 'adopted-lost-deploy'; endpoint: string; jobId: string }
+  /** A job that said finished but never gives its result: it holds a slot; `slotsLeft` remain for the run. */
+  | { type: 'stuck-job'; endpoint: string; jobId: string; slotsLeft: number };
 
 /** A deploy job on the server. */
 export interface DeployJob {
@@ -134,6 +137,8 @@ export class CoralNetClient {
   /** Every job id seen on the server for this user: what a lost deploy's job is not. */
   #knownJobIds: Set<string> | undefined;
   #deployTurn: Promise<unknown> = Promise.resolve();
+  /** Jobs that said finished and never gave a result: each holds a slot on the server. */
+  readonly #stuckJobs: string[] = [];
   /** Aborted by `close`: no request is tried again after the run ended. */
   readonly #closing = new AbortController();
 
@@ -283,6 +288,26 @@ export class CoralNetClient {
     if (this.#active.has(job.id)) return;
     this.#active.add(job.id);
     this.gate.jobs.occupy();
+  }
+
+  /**
+   * A job that said finished (303) but never gives its result (409) keeps one of the account's
+   * active-job slots on the server until it is purged: the run plans with one slot fewer from now
+   * on. Returns the slots left; with none, no job could ever be sent, and it throws.
+   */
+  jobHoldsSlot(job: DeployJob): number {
+    const slotsLeft = Math.max(0, this.gate.jobs.limit - 1);
+    this.gate.jobs.setLimit(slotsLeft);
+    this.#stuckJobs.push(job.id);
+    this.#onEvent({ type: 'stuck-job', endpoint: `GET /api/deploy_job/${job.id}/result/`, jobId: job.id, slotsLeft });
+    if (slotsLeft === 0) {
+      throw new StuckJobsError(
+        `Every active-job slot of this account is held by jobs CoralNet said were finished but never gave a result (${this.#stuckJobs.join(', ')}): no job can be sent until CoralNet purges them (30 days) or its administrators clear them.`,
+        `GET /api/deploy_job/${job.id}/result/`,
+        [...this.#stuckJobs],
+      );
+    }
+    return slotsLeft;
   }
 
   /** The job's progress; `finished` once every image succeeded or failed (the server's 303). */

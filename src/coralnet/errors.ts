@@ -42,6 +42,14 @@ export class TooManyActiveJobsError extends CoralNetError {
   }
 }
 
+/** Every job slot of the account is held by jobs that said finished and never gave a result. */
+export class StuckJobsError extends CoralNetError {
+  override name = 'StuckJobsError';
+  constructor(message: string, endpoint: string, readonly jobIds: string[]) {
+    super(message, endpoint);
+  }
+}
+
 /** 400 from the server, with the JSON pointer to the offending part of the request. */
 export class RequestInvalidError extends CoralNetError {
   override name = 'RequestInvalidError';

@@ -9,15 +9,39 @@ export interface PollPlannerOptions {
   share?: number;
   /** Longest wait between polls of one job. Default 10 minutes. */
   maxMs?: number;
+  /** When a job whose status said finished (303) is given up on while its result answers 409. */
+  stuckAfter?: StuckRule;
 }
+
+/**
+ * CoralNet's status route says a job is finished from its images, its result route from the job's
+ * finish time, which is never set when the job's last images fail before the classifier: such a
+ * job answers 409 until it is purged, 30 days on. It is given up on once its result has answered
+ * 409 `answers` times and `ms` have passed since its status first said finished.
+ */
+export interface StuckRule {
+  answers: number;
+  ms: number;
+}
+
+/** 10 answers of 409 and 30 minutes after the first 303: CoralNet sets a finish time within minutes. */
+export const STUCK_AFTER: StuckRule = { answers: 10, ms: 30 * 60_000 };
 
 export class PollPlanner {
   private readonly share: number;
   private readonly maxMs: number;
 
+  readonly stuckAfter: StuckRule;
+
   constructor(private readonly gate: RateGate, options: PollPlannerOptions = {}) {
     this.share = options.share ?? 0.8;
     this.maxMs = options.maxMs ?? 600_000;
+    this.stuckAfter = options.stuckAfter ?? STUCK_AFTER;
+  }
+
+  /** Whether a job that said finished at `since` and whose result answered 409 `answers` times is stuck. */
+  isStuck(answers: number, since: number, now = Date.now()): boolean {
+    return answers >= this.stuckAfter.answers && now - since >= this.stuckAfter.ms;
   }
 
   /** The shortest interval at which every active job can poll within the windows. */

@@ -31,7 +31,7 @@ import { checkDistinctOutputs, lockOutputs } from './outputLock.js';
 import { placePruned, pruneFile } from './prune.js';
 import { Claims, recoverJobs } from './resume.js';
 import { identityOf, WrittenImages, WrittenImagesFile, writtenImagesPath } from './writtenImages.js';
-import { PollPlanner } from './pollPlanner.js';
+import { PollPlanner, type StuckRule } from './pollPlanner.js';
 import { inSourceOrder } from './sourceOrder.js';
 import { pollUntilDone } from '../operators/pollUntilDone.js';
 import { retryErrors } from '../operators/retryErrors.js';
@@ -82,6 +82,8 @@ export interface SurveyOptions {
   window?: number;
   /** A partial chunk is sent after this long without a new image. Default 2 s. */
   chunkFlushMs?: number;
+  /** When a job that said finished but whose result answers 409 is given up on (its images sent again). */
+  stuckJobAfter?: StuckRule;
   /** Draw a progress line on this stream when it is a terminal. */
   progressStream?: NodeJS.WriteStream;
   onEvent?: (event: ClientEvent) => void;
@@ -324,7 +326,7 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
   // A run stopped while it removed the earlier lines of changed photos: its copies are whole.
   if (previous?.pruning) await placePruned(outputs);
   const written = checkpoint ? await WrittenImages.read(writtenFile, checkpoint.written) : WrittenImages.empty();
-  const planner = new PollPlanner(client.gate);
+  const planner = new PollPlanner(client.gate, { stuckAfter: options.stuckJobAfter });
   // Local photos may be served at a new address: resends of recovered images use this run's.
   const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && urlOf !== undefined ? { ...image, url: urlOf(image) } : image);
   const recovery = previous ? await recoverJobs(client, previous, written) : { recovered: [] };

@@ -7,14 +7,19 @@ import { sleep } from '../util/duration.js';
 import type { SubmittedJob } from './deploy.js';
 import { withFields } from '../util/objects.js';
 
-/** A job whose result is in: one result per request entry, in request order. */
+/**
+ * A job whose result is in: one result per request entry, in request order; or why there is none
+ * (the job is gone from the server, or it never gives its result).
+ */
 export interface FinishedJob extends SubmittedJob {
-  results: ImageResult[] | { gone: string };
+  results: ImageResult[] | { gone: string } | { stuck: string };
 }
 
 async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitted: SubmittedJob): Promise<FinishedJob> {
   let previous = { done: 0, at: submitted.sentAt };
   let firstUnderway: { done: number; at: number } | undefined;
+  // Since when the status says finished, and how many times the result said 409 since.
+  let finished: { since: number; conflicts: number } | undefined;
   try {
     for (;;) {
       const status = await client.status(submitted.job);
@@ -22,7 +27,18 @@ async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitte
         await client.deploysSent(); // the job that takes this one's slot goes first
         const result = await client.result(submitted.job);
         if (result.ready) return withFields(submitted, { results: result.images });
-        await sleep(planner.budgetIntervalMs()); // a 409 right after the 303: not ready after all
+        // A 409 right after the 303: not ready after all, or never (see StuckRule).
+        finished ??= { since: Date.now(), conflicts: 0 };
+        if (planner.isStuck(++finished.conflicts, finished.since)) {
+          const minutes = Math.round((Date.now() - finished.since) / 60_000);
+          const slots = client.jobHoldsSlot(submitted.job);
+          return withFields(submitted, {
+            results: {
+              stuck: `job ${submitted.job.id} said it was finished, but its result answered 409 ${finished.conflicts} times over ${minutes} min: CoralNet never finished it (it keeps one of your active-job slots until it is purged, 30 days on; ${slots} left for this run)`,
+            },
+          });
+        }
+        await sleep(planner.budgetIntervalMs());
         continue;
       }
       const now = Date.now();

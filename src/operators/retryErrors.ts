@@ -10,7 +10,7 @@ import { lazyField, withFields } from '../util/objects.js';
 import { pointsBuilderOf } from '../coralnet/packedResults.js';
 import type { ClassifiedPoint, ImageResult } from '../coralnet/schemas.js';
 
-/** Failures worth sending again: the server could not download the image this time. */
+/** Failures worth sending again: the server could not download the image this time. (A job gone or stuck is sent again too.) */
 export const isTransientFailure = (message: string): boolean => /URLDownloadError/.test(message);
 
 /** Joins the entries of a finished job back into one outcome per image. */
@@ -23,7 +23,8 @@ export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage
   });
   const results = finished.results;
   if (!Array.isArray(results)) {
-    for (const planned of finished.images) outcomes.push(failure(planned, `job ${finished.job.id} is gone from the server: ${results.gone}`, true));
+    const reason = 'gone' in results ? `job ${finished.job.id} is gone from the server: ${results.gone}` : results.stuck;
+    for (const planned of finished.images) outcomes.push(failure(planned, reason, true));
     return outcomes;
   }
   let next = 0;

@@ -49,6 +49,11 @@ export interface SimJob {
   toldFinished: boolean;
   /** Fault injection: the first result request after the first 303 answers 409. */
   conflictArmed: boolean;
+  /**
+   * Fault injection: its finish time is never set, as when a job's last images fail before reaching
+   * the classifier: status says finished, result answers 409, and it stays active until purged.
+   */
+  neverFinished?: boolean;
 }
 
 /** Units waiting for workers, and the workers free to take them. */
@@ -186,7 +191,7 @@ export class JobBoard {
     if (outcome.ok) job.successes++;
     else job.failures++;
     this.counts.unitsDone++;
-    if (job.successes + job.failures === job.units.length) job.finishedAt = Date.now();
+    if (job.successes + job.failures === job.units.length && !job.neverFinished) job.finishedAt = Date.now();
     this.pump(lane, { worker, at: finishAt });
   }
 }

@@ -49,6 +49,11 @@ export interface FaultOptions {
   outages?: Array<{ from: number; count: number }>;
   /** Every deploy is answered this long after its job was created (the window a crash can fall in). */
   deployAnswerDelayMs?: number;
+  /**
+   * Jobs (by id) whose finish time is never set: status answers 303 once their images are done,
+   * result answers 409 until they are purged, and they keep an active-job slot meanwhile.
+   */
+  stuckJobs?: number[];
 }
 
 export interface SimulatorOptions {
@@ -331,6 +336,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const checked = validateDeployBody(parsed.json);
       if ('detail' in checked) return errorReply(400, checked.detail, checked.pointer);
       const job = board.create(user.username, classifierId, checked.images, now);
+      if (faults.stuckJobs?.includes(job.id)) job.neverFinished = true;
       stats.jobsCreated++;
       return { status: 202, headers: { location: `/api/deploy_job/${job.id}/status/` } };
     }
@@ -338,9 +344,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const id = /^\d+$/.test(match[5]!) ? Number(match[5]) : NaN;
     const job = board.find(id, user.username, now);
     if (!job) return errorReply(404, "This deploy job doesn't exist or is not accessible");
+    // Status decides from the images; result from the job's finish time (set when results are collected).
+    const imagesDone = job.successes + job.failures === job.units.length;
     const finished = job.finishedAt !== undefined;
     if (match[6] === 'status') {
-      if (!finished) return { status: 200, body: statusBody(job) };
+      if (!imagesDone) return { status: 200, body: statusBody(job) };
       if (!job.toldFinished) {
         job.toldFinished = true;
         job.conflictArmed = faultDraw.chance(faults.conflictAfterSeeOther ?? 0);
