@@ -123,6 +123,8 @@ Commands:
       --sustained N/PERIOD    request window (default 1000/1h)
       --expire-after DURATION jobs are deleted this long after creation (default 30d)
       --download-timeout DURATION  image download time-out (default 20s)
+      --max-pixels N          width x height above which an image fails with DataLimitError (default
+                              64000000, CoralNet's setting; production may use its classifier's 100000000)
       --seed S                seed of the fault draws (default 1)
       --fault-5xx P           share of requests answered 500/502/503 (default 0)
       --fault-drop P          share of requests whose connection is dropped (default 0)
@@ -174,6 +176,7 @@ const simulateSchema = z.object({
   'slow-ms': z.coerce.number().min(0).default(2000),
   'fault-409': share.default(0),
   'fake-images': imageSize.optional(),
+  'max-pixels': count.default(64_000_000),
 });
 
 const checked = <T>(check: (text: string) => T) => parsedWith((text) => (check(text), text));
@@ -301,6 +304,7 @@ async function simulate(args: string[]): Promise<void> {
     expireAfterMs: o['expire-after'],
     downloadTimeoutMs: o['download-timeout'],
     fakeImages: o['fake-images'],
+    maxImagePixels: o['max-pixels'],
     faults: {
       seed: o.seed,
       serverErrors: o['fault-5xx'],

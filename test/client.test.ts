@@ -82,7 +82,7 @@ describe('client: the protocol', () => {
     assert.ok(client.hasToken);
     assert.equal(client.gate.jobs.limit, 3);
     const wrong = CoralNetClient.connect({ apiUrl: sim.url, username: 'surveyor', password: 'nope' });
-    await assert.rejects(wrong, (error: unknown) => error instanceof AuthenticationError && /rejected the username or password for "surveyor"/.test(error.message));
+    await assert.rejects(wrong, (error: unknown) => error instanceof AuthenticationError && /rejected the username or password for "surveyor" \(POST \/api\/token_auth\/: Unable to log in with provided credentials\.\)/.test(error.message));
   });
 
   test('a wrong token stops at once with an AuthenticationError, without retries', async (t) => {

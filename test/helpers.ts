@@ -19,9 +19,9 @@ export async function api(
   base: string,
   method: string,
   path: string,
-  options: { token?: string; authorization?: string; body?: unknown; rawBody?: string; contentType?: string } = {},
+  options: { token?: string; authorization?: string; body?: unknown; rawBody?: string; contentType?: string; headers?: Record<string, string> } = {},
 ): Promise<ApiAnswer> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.authorization !== undefined) headers.authorization = options.authorization;
   else if (options.token !== undefined) headers.authorization = `Token ${options.token}`;
   const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));

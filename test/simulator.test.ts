@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
+import { request } from 'undici';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { JobBoard } from '../src/simulator/jobs.js';
 import { serveFolder, type ServedFolder } from '../src/sources/folderServer.js';
@@ -56,7 +57,12 @@ describe('simulator: authentication, routing and content type', () => {
     assert.deepEqual(ok.json, { token: sim.token });
     const bad = await api(sim.url, 'POST', 'token_auth/', { body: { username: 'surveyor', password: 'wrong' } });
     assert.equal(bad.status, 400);
-    assert.equal(firstError(bad).detail, 'Unable to log in with provided credentials.');
+    assert.deepEqual(bad.json, { errors: [{ non_field_errors: ['Unable to log in with provided credentials.'] }] });
+    const missing = await api(sim.url, 'POST', 'token_auth/', { body: { password: 'reefstream' } });
+    assert.deepEqual([missing.status, missing.json], [400, { errors: [{ username: ['This field is required.'] }] }]);
+    // No credentials needed; but a header that is sent must be a valid one.
+    const badHeader = await api(sim.url, 'POST', 'token_auth/', { authorization: 'Token 0000', body: { username: 'surveyor', password: 'reefstream' } });
+    assert.deepEqual([badHeader.status, firstError(badHeader).detail], [403, 'Invalid token.']);
     const get = await api(sim.url, 'GET', 'token_auth/');
     assert.equal(get.status, 405);
     assert.equal(firstError(get).detail, 'Method "GET" not allowed.');
@@ -78,6 +84,43 @@ describe('simulator: authentication, routing and content type', () => {
     assert.equal(firstError(postStatus).detail, 'Method "POST" not allowed.');
     const unknown = await api(sim.url, 'GET', 'classifiers/', { token: sim.token });
     assert.equal(unknown.status, 404);
+    assert.match(String(unknown.headers['content-type']), /^text\/html/, "Django's own page, not a JSON error");
+    assert.match(unknown.text, /<h1>Not Found<\/h1>/);
+    assert.equal((await api(sim.url, 'GET', 'deploy_job/abc/status/', { token: sim.token })).status, 404);
+    const noSlash = await api(sim.url, 'GET', `user/${sim.username}`, { token: sim.token });
+    assert.deepEqual([noSlash.status, noSlash.headers.location], [301, `/api/user/${sim.username}/`]);
+    // A body sent without a Content-Type is named as an empty type; an empty body is read as {}.
+    const untyped = await request(new URL('classifier/1/deploy/', sim.url), { method: 'POST', headers: { authorization: `Token ${sim.token}` }, body: '{"data":[]}' });
+    assert.deepEqual([untyped.statusCode, await untyped.body.json()], [415, { errors: [{ detail: 'Content type should be application/vnd.api+json, not ' }] }]);
+    const empty = await api(sim.url, 'POST', 'classifier/1/deploy/', { token: sim.token, rawBody: '', contentType: 'text/plain' });
+    assert.deepEqual([empty.status, firstError(empty)], [400, { detail: "Ensure this hash has a 'data' key.", pointer: '/' }]);
+  });
+
+  test('the Accept header is checked before anything else: JSON alone is 406, a browser gets the page', async (t) => {
+    const sim = await startSimulator();
+    t.after(() => sim.close());
+    for (const accept of ['application/json', 'text/plain']) {
+      const refused = await api(sim.url, 'GET', `user/${sim.username}/`, { headers: { accept } });
+      assert.deepEqual([refused.status, firstError(refused).detail], [406, 'Could not satisfy the request Accept header.'], accept);
+    }
+    for (const accept of ['application/vnd.api+json', '*/*', 'application/*', 'application/json, application/vnd.api+json; q=0.9']) {
+      assert.equal((await api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token, headers: { accept } })).status, 200, accept);
+    }
+    const browser = await api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token, headers: { accept: 'text/html,application/xhtml+xml' } });
+    assert.equal(browser.status, 200);
+    assert.match(String(browser.headers['content-type']), /^text\/html/);
+    assert.equal(sim.stats.throttled, 0);
+  });
+
+  test('token_auth is throttled per client address, with the same rates', async (t) => {
+    const sim = await startSimulator({ burst: { limit: 2, periodMs: 60_000 } });
+    t.after(() => sim.close());
+    for (let i = 0; i < 2; i++) assert.equal((await api(sim.url, 'POST', 'token_auth/', { body: { username: 'surveyor', password: 'wrong' } })).status, 400);
+    const third = await api(sim.url, 'POST', 'token_auth/', { body: { username: 'surveyor', password: 'reefstream' } });
+    assert.equal(third.status, 429);
+    assert.match(firstError(third).detail ?? '', /^Request was throttled\. Expected available in \d+ seconds\.$/);
+    // The user's own window is another: a token still works.
+    assert.equal((await api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token })).status, 200);
   });
 
   test('the user route answers only for the user itself', async (t) => {
@@ -86,8 +129,10 @@ describe('simulator: authentication, routing and content type', () => {
     const own = await api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token });
     assert.equal(own.status, 200);
     assert.deepEqual(own.json, { data: { active_jobs: [], recently_completed_jobs: [] }, meta: { max_active_jobs: 3 } });
-    const other = await api(sim.url, 'GET', 'user/other-lab/', { token: sim.token });
-    assert.equal(other.status, 404);
+    for (const name of ['other-lab', 'nobody-at-all']) {
+      const other = await api(sim.url, 'GET', `user/${name}/`, { token: sim.token });
+      assert.deepEqual([other.status, firstError(other).detail], [404, "You can only see details for the user you're logged in as"], name);
+    }
   });
 });
 
@@ -97,6 +142,7 @@ describe('simulator: deploy request checks, in the server order', () => {
     ['no data key', { images: [] }, "Ensure this hash has a 'data' key.", '/'],
     ['data not an array', { data: {} }, 'Ensure this element is an array.', '/data'],
     ['data empty', { data: [] }, 'Ensure this array is non-empty.', '/data'],
+    ['type not a string', { data: [{ type: 5, attributes: {} }] }, 'Ensure this element is a string.', '/data/0/type'],
     ['101 images, checked before any image', { data: [...Array.from({ length: 100 }, () => image()), 'x'] }, 'This array exceeds the max length of 100.', '/data'],
     ['image not a hash', { data: [image(), 5] }, 'Ensure this element is a hash.', '/data/1'],
     ['image without type', { data: [{ attributes: {} }] }, "Ensure this hash has a 'type' key.", '/data/0'],
@@ -144,6 +190,20 @@ describe('simulator: deploy request checks, in the server order', () => {
     assert.equal(taken.status, 202, taken.text);
   });
 
+  test('JSON true and false pass as rows and columns (Python\'s bool is an int), as 1 and 0', async (t) => {
+    const folder = await tempFolder(t);
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#228B22' } }).jpeg().toFile(join(folder, 'a.jpg'));
+    const files = await serveFolder(folder);
+    t.after(() => files.close());
+    const sim = await startSimulator();
+    t.after(() => sim.close());
+    const id = await deploy(sim, [image(files.urlOf('a.jpg'), [{ row: true, column: false }])]);
+    await waitFinished(sim, id);
+    const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
+    const point = (result.json as { data: Array<{ attributes: { points: Array<{ row: number; column: number }> } }> }).data[0]!.attributes.points[0]!;
+    assert.deepEqual([point.row, point.column], [1, 0]);
+  });
+
   test('a JSON parse error is a 400 without pointer', async (t) => {
     const sim = await startSimulator();
     t.after(() => sim.close());
@@ -156,11 +216,14 @@ describe('simulator: deploy request checks, in the server order', () => {
   test('a private or missing classifier is 404 and is checked before validation, after the parse', async (t) => {
     const sim = await startSimulator();
     t.after(() => sim.close());
-    for (const id of ['2', '999', 'abc']) {
+    for (const id of ['2', '999']) {
       const answer = await api(sim.url, 'POST', `classifier/${id}/deploy/`, { token: sim.token, body: { data: [] } });
       assert.equal(answer.status, 404, id);
       assert.deepEqual(answer.json, { errors: [{ detail: "This classifier doesn't exist or is not accessible" }] });
     }
+    // An id that is not a number matches no route: Django's page.
+    const word = await api(sim.url, 'POST', 'classifier/abc/deploy/', { token: sim.token, body: { data: [] } });
+    assert.deepEqual([word.status, word.json], [404, undefined]);
     const other = sim.users.find((u) => u.username === 'other-lab')!;
     const owner = await api(sim.url, 'POST', 'classifier/2/deploy/', { token: other.token, body: { data: [] } });
     assert.equal(owner.status, 400, 'the owner of the private source reaches validation');
@@ -455,4 +518,33 @@ test('a job whose finish time is never set: status 303, result 409 each time, an
   }
   const user = await api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token });
   assert.deepEqual((user.json as { data: { active_jobs: unknown } }).data.active_jobs, [{ type: 'jobs', id }]);
+});
+
+test('the pixel limit is on width × height and can be set; past twice (limit + 20,000) the image is refused as a decompression bomb', async (t) => {
+  const folder = await tempFolder(t);
+  for (const [name, side] of [['small.png', 30], ['over.png', 40], ['bomb.png', 210]] as const) {
+    await sharp({ create: { width: side, height: side, channels: 3, background: '#228B22' } }).png().toFile(join(folder, name));
+  }
+  const files = await serveFolder(folder);
+  t.after(() => files.close());
+  // A limit of 1,000 pixels: 40 × 40 is over it; 210 × 210 = 44,100 is over 2 × (1,000 + 20,000).
+  const sim = await startSimulator({ maxImagePixels: 1000, jobSlots: 1 });
+  t.after(() => sim.close());
+  const id = await deploy(sim, ['small.png', 'over.png', 'bomb.png'].map((name) => image(files.urlOf(name), [{ row: 1, column: 1 }])));
+  await waitFinished(sim, id);
+  const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
+  const errors = (result.json as { data: Array<{ attributes: { errors?: string[] } }> }).data.map((entry) => entry.attributes.errors?.[0]);
+  assert.deepEqual(errors, [
+    undefined,
+    `spacer.exceptions.DataLimitError: Image ${files.urlOf('over.png')} has 40 x 40 = 1600 total pixels, which is larger than the max allowed of 1000.`,
+    'PIL.Image.DecompressionBombError: Image size (44100 pixels) exceeds limit of 42000 pixels, could be decompression bomb DOS attack.',
+  ]);
+  // recently_completed_jobs holds at most 2 × max_active_jobs, newest first.
+  const more = [];
+  for (let i = 0; i < 2; i++) {
+    more.push(await deploy(sim, [image(files.urlOf('small.png'), [{ row: 1, column: 1 }])]));
+    await waitFinished(sim, more.at(-1)!);
+  }
+  const user = await api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token });
+  assert.deepEqual((user.json as { data: { recently_completed_jobs: unknown } }).data.recently_completed_jobs, [{ type: 'jobs', id: more[1] }, { type: 'jobs', id: more[0] }]);
 });

@@ -200,7 +200,7 @@ export class CoralNetClient {
       signal,
     });
     if (res.status === 400) {
-      throw new AuthenticationError(`CoralNet rejected the username or password for "${this.username}" (${endpoint}): check them on the website's sign-in page.`, endpoint, 400);
+      throw new AuthenticationError(`CoralNet rejected the username or password for "${this.username}" (${endpoint}: ${loginProblem(res.text)}): check them on the website's sign-in page.`, endpoint, 400);
     }
     if (res.status !== 200) throw this.errorFor(endpoint, res);
     this.#token = parseBody(endpoint, res, tokenBodySchema).token;
@@ -548,6 +548,23 @@ export class CoralNetClient {
         return new UnexpectedResponseError(said, endpoint, res.status);
     }
   }
+}
+
+/**
+ * What token_auth's 400 says: `{"errors":[{"non_field_errors":["Unable to log in with provided
+ * credentials."]}]}`, or a message per field (`{"errors":[{"username":["This field is required."]}]}`).
+ */
+export function loginProblem(text: string): string {
+  try {
+    const first = (JSON.parse(text) as { errors?: Array<Record<string, unknown>> }).errors?.[0] ?? {};
+    const said = Object.entries(first).flatMap(([field, messages]) =>
+      (Array.isArray(messages) ? messages : [messages]).map((message) => (field === 'non_field_errors' || field === 'detail' ? String(message) : `${field}: ${String(message)}`)),
+    );
+    if (said.length > 0) return said.join(' ');
+  } catch {
+    // Not JSON: said below.
+  }
+  return `an answer that is not CoralNet's: ${text.slice(0, 80)}`;
 }
 
 function errorDetail(res: RawResponse): { detail: string; pointer?: string } {

@@ -121,6 +121,11 @@ export async function checkImage(
   } catch {
     return { ok: false, error: `PIL.UnidentifiedImageError: cannot identify image file <_io.BytesIO object at ${fakeAddress(url)}>` };
   }
+  // Pillow refuses to open an image over twice its limit (the classifier's limit + 20,000).
+  const bombLimit = 2 * (options.maxImagePixels + 20_000);
+  if (width * height > bombLimit) {
+    return { ok: false, error: `PIL.Image.DecompressionBombError: Image size (${width * height} pixels) exceeds limit of ${bombLimit} pixels, could be decompression bomb DOS attack.` };
+  }
   if (width * height > options.maxImagePixels) {
     return {
       ok: false,

@@ -126,6 +126,23 @@ interface Reply {
   body?: unknown;
   /** A body already written as JSON. */
   json?: string | Buffer;
+  /** A web page: Django's own pages, and the REST framework's browsable API for browsers. */
+  html?: string;
+}
+
+/** Django's page for a path no route matches (not a JSON error). */
+const NOT_FOUND_PAGE = '<!doctype html>\n<html lang="en">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n</body>\n</html>\n';
+
+/**
+ * What the REST framework's content negotiation makes of an Accept header: JSON:API for an absent
+ * header or one that allows it, the browsable page for a browser's, else nothing (406).
+ */
+function negotiate(accept: string | undefined): 'json' | 'html' | undefined {
+  if (accept === undefined || accept.trim() === '') return 'json';
+  const types = accept.split(',').map((range) => range.split(';')[0]!.trim().toLowerCase());
+  if (types.some((type) => type === JSON_API || type === '*/*' || type === 'application/*')) return 'json';
+  if (types.includes('text/html')) return 'html';
+  return undefined;
 }
 
 const errorReply = (status: number, detail: string, pointer?: string, headers?: Record<string, string>): Reply => ({
@@ -194,6 +211,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const labelset = options.labelset ?? DEFAULT_LABELSET;
   const labelColours = labelset.map((label) => hexToRgb(label.colour));
   const windows = new RequestWindows([options.burst ?? { limit: 60, periodMs: 60_000 }, options.sustained ?? { limit: 1000, periodMs: 3_600_000 }]);
+  // token_auth has the same rates, counted per client address.
+  const authWindows = new RequestWindows([options.burst ?? { limit: 60, periodMs: 60_000 }, options.sustained ?? { limit: 1000, periodMs: 3_600_000 }]);
   const faults = options.faults ?? {};
   const faultDraw = seededRandom(faults.seed ?? 1);
   const stats: SimulatorStats = {
@@ -270,8 +289,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
 
   /** The content type check and JSON parse of a POST, in that order. */
   const readJson = (req: IncomingMessage, text: string): { json: unknown } | Reply => {
+    // An empty body is read as {} whatever its type.
+    if (text.length === 0) return { json: {} };
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-    if (type !== JSON_API) return errorReply(415, `Content type should be ${JSON_API}, not ${type || 'none'}`);
+    if (type !== JSON_API) return errorReply(415, `Content type should be ${JSON_API}, not ${type}`);
     try {
       return { json: parseJsonKeepingFloats(text) };
     } catch (error) {
@@ -279,48 +300,74 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
   };
 
+  /** A 429 for a full request window. */
+  const throttled = (waitSeconds: number): Reply => {
+    stats.throttled++;
+    const unit = waitSeconds === 1 ? 'second' : 'seconds';
+    return errorReply(429, `Request was throttled. Expected available in ${waitSeconds} ${unit}.`, undefined, { 'retry-after': String(waitSeconds) });
+  };
+
   const route = (req: IncomingMessage, path: string, text: string, now: number): Reply => {
     const method = req.method ?? 'GET';
-    if (path === '/api/token_auth/') {
+    const routes = /^\/api\/(?:(token_auth)|(user)\/([^/]+)|(classifier)\/(\d+)\/deploy|deploy_job\/(\d+)\/(status|result))\/$/;
+    const match = routes.exec(path);
+    // Django: a path missing only its trailing slash is sent to the slashed one; no route, its own page.
+    if (!match) return routes.test(`${path}/`) ? { status: 301, headers: { location: `${path}/` } } : { status: 404, html: NOT_FOUND_PAGE };
+    const negotiated = negotiate(req.headers.accept);
+    if (negotiated === undefined) return errorReply(406, 'Could not satisfy the request Accept header.');
+    const reply = view(req, match, method, text, now);
+    if (negotiated === 'html') {
+      const shown = (reply.json?.toString() ?? JSON.stringify(reply.body ?? '')).replaceAll('&', '&amp;').replaceAll('<', '&lt;');
+      return { status: reply.status, headers: reply.headers, html: `<!DOCTYPE html><html><head><title>Django REST framework</title></head><body><pre>${shown}</pre></body></html>` };
+    }
+    return reply;
+  };
+
+  const view = (req: IncomingMessage, match: RegExpExecArray, method: string, text: string, now: number): Reply => {
+    const [, tokenAuth, userRoute, username, deployRoute, classifierText, jobText, jobRoute] = match;
+    if (tokenAuth) {
+      // No credentials needed, but a header that is sent must be valid; throttled by client address.
+      if (req.headers.authorization !== undefined) {
+        const sender = authenticate(req);
+        if ('status' in sender) return sender;
+      }
+      const admittedAddress = authWindows.admit(req.socket.remoteAddress ?? '', now);
+      if (!admittedAddress.ok) return throttled(admittedAddress.waitSeconds);
       if (method !== 'POST') return errorReply(405, `Method "${method}" not allowed.`);
       const parsed = readJson(req, text);
       if (!('json' in parsed)) return parsed;
-      const { username, password } = (parsed.json ?? {}) as { username?: unknown; password?: unknown };
-      const user = users.find((u) => u.username === username && u.password === password);
-      if (!user) return errorReply(400, 'Unable to log in with provided credentials.');
+      const fields = (typeof parsed.json === 'object' && parsed.json !== null && !Array.isArray(parsed.json) ? parsed.json : {}) as { username?: unknown; password?: unknown };
+      for (const field of ['username', 'password'] as const) {
+        if (typeof fields[field] !== 'string' || fields[field] === '') {
+          return { status: 400, body: { errors: [{ [field]: [fields[field] === '' ? 'This field may not be blank.' : 'This field is required.'] }] } };
+        }
+      }
+      const user = users.find((u) => u.username === fields.username && u.password === fields.password);
+      if (!user) return { status: 400, body: { errors: [{ non_field_errors: ['Unable to log in with provided credentials.'] }] } };
       return { status: 200, body: { token: user.token } };
     }
-    const match =
-      /^\/api\/(?:(user)\/([^/]+)|(classifier)\/([^/]+)\/deploy|deploy_job\/([^/]+)\/(status|result))\/$/.exec(path);
-    if (!match) return errorReply(404, 'Not found.');
     const user = authenticate(req);
     if ('status' in user) return user;
     const admitted = windows.admit(user.username, now);
-    if (!admitted.ok) {
-      stats.throttled++;
-      const unit = admitted.waitSeconds === 1 ? 'second' : 'seconds';
-      return errorReply(429, `Request was throttled. Expected available in ${admitted.waitSeconds} ${unit}.`, undefined, {
-        'retry-after': String(admitted.waitSeconds),
-      });
-    }
-    const allowed = match[1] ? 'GET' : match[3] ? 'POST' : 'GET';
+    if (!admitted.ok) return throttled(admitted.waitSeconds);
+    const allowed = deployRoute ? 'POST' : 'GET';
     if (method !== allowed) return errorReply(405, `Method "${method}" not allowed.`);
 
-    if (match[1]) {
-      if (decodeURIComponent(match[2]!) !== user.username) return errorReply(404, "This user doesn't exist or is not accessible");
+    if (userRoute) {
+      if (decodeURIComponent(username!) !== user.username) return errorReply(404, "You can only see details for the user you're logged in as");
       return {
         status: 200,
         body: {
           data: {
             active_jobs: board.activeIds(user.username, now).map((id) => ({ type: 'jobs', id: String(id) })),
-            recently_completed_jobs: board.recentlyCompletedIds(user.username, now).map((id) => ({ type: 'jobs', id: String(id) })),
+            recently_completed_jobs: board.recentlyCompletedIds(user.username, now, 2 * user.maxActiveJobs).map((id) => ({ type: 'jobs', id: String(id) })),
           },
           meta: { max_active_jobs: user.maxActiveJobs },
         },
       };
     }
 
-    if (match[3]) {
+    if (deployRoute) {
       const active = board.activeIds(user.username, now);
       if (active.length >= user.maxActiveJobs) {
         stats.jobLimitRefusals++;
@@ -331,7 +378,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       }
       const parsed = readJson(req, text);
       if (!('json' in parsed)) return parsed;
-      const classifierId = /^\d+$/.test(match[4]!) ? Number(match[4]) : NaN;
+      const classifierId = Number(classifierText);
       if (!isVisible(classifierId, user.username)) return errorReply(404, "This classifier doesn't exist or is not accessible");
       const checked = validateDeployBody(parsed.json);
       if ('detail' in checked) return errorReply(400, checked.detail, checked.pointer);
@@ -341,13 +388,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return { status: 202, headers: { location: `/api/deploy_job/${job.id}/status/` } };
     }
 
-    const id = /^\d+$/.test(match[5]!) ? Number(match[5]) : NaN;
+    const id = Number(jobText);
     const job = board.find(id, user.username, now);
     if (!job) return errorReply(404, "This deploy job doesn't exist or is not accessible");
     // Status decides from the images; result from the job's finish time (set when results are collected).
     const imagesDone = job.successes + job.failures === job.units.length;
     const finished = job.finishedAt !== undefined;
-    if (match[6] === 'status') {
+    if (jobRoute === 'status') {
       if (!imagesDone) return { status: 200, body: statusBody(job) };
       if (!job.toldFinished) {
         job.toldFinished = true;
@@ -402,7 +449,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     const headers: Record<string, string> = { ...reply.headers };
     let payload: string | Buffer = '';
-    if (reply.json !== undefined || reply.body !== undefined) {
+    if (reply.html !== undefined) {
+      headers['content-type'] = 'text/html; charset=utf-8';
+      payload = reply.html;
+    } else if (reply.json !== undefined || reply.body !== undefined) {
       headers['content-type'] = JSON_API;
       payload = reply.json ?? JSON.stringify(reply.body);
     }

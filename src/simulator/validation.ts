@@ -40,9 +40,12 @@ function arrayOf(value: unknown, pointer: string, max: number): unknown[] {
   return value;
 }
 
-function nonNegativeInteger(value: unknown, pointer: string): void {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new Invalid('Ensure this element is an integer.', pointer);
-  if (value < 0) throw new Invalid("This element's value is below the minimum of 0.", pointer);
+/** A row or column: Python's `bool` is an `int`, so JSON `true` and `false` pass, as 1 and 0. */
+function nonNegativeInteger(value: unknown, pointer: string): number {
+  const number = value === true ? 1 : value === false ? 0 : value;
+  if (typeof number !== 'number' || !Number.isInteger(number)) throw new Invalid('Ensure this element is an integer.', pointer);
+  if (number < 0) throw new Invalid("This element's value is below the minimum of 0.", pointer);
+  return number;
 }
 
 /**
@@ -56,15 +59,16 @@ export function validateDeployBody(body: unknown): { images: Array<{ url: string
     const images = data.map((entry, i) => {
       const at = `/data/${i}`;
       const image = hashWithKeys(entry, at, ['type', 'attributes']);
+      if (typeof image.type !== 'string') throw new Invalid('Ensure this element is a string.', `${at}/type`);
       if (image.type !== 'image') throw new Invalid("This element should be equal to 'image'.", `${at}/type`);
       const attributes = hashWithKeys(image.attributes, `${at}/attributes`, ['url', 'points']);
       if (typeof attributes.url !== 'string') throw new Invalid('Ensure this element is a string.', `${at}/attributes/url`);
       const points = arrayOf(attributes.points, `${at}/attributes/points`, MAX_POINTS).map((entry, j) => {
         const pointAt = `${at}/attributes/points/${j}`;
         const point = hashWithKeys(entry, pointAt, ['row', 'column']);
-        nonNegativeInteger(point.row, `${pointAt}/row`);
-        nonNegativeInteger(point.column, `${pointAt}/column`);
-        return { row: point.row as number, column: point.column as number };
+        const row = nonNegativeInteger(point.row, `${pointAt}/row`);
+        const column = nonNegativeInteger(point.column, `${pointAt}/column`);
+        return { row, column };
       });
       return { url: attributes.url, points };
     });
