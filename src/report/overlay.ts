@@ -60,7 +60,7 @@ export async function drawPoints(image: string | Buffer, points: readonly Labell
   const orientation = stored.orientation ?? 1;
   const upright = await sharp(image).rotate().toBuffer({ resolveWithObject: true });
   const { width, height } = upright.info;
-  const turned = points.map((point) => uprightPoint(point, orientation, stored.width!, stored.height!));
+  const turned = points.map((point) => uprightPoint(point, orientation, stored.width, stored.height));
   const drawn = sharp(upright.data).composite([{ input: Buffer.from(pointsLayer(width, height, turned, colours)), top: 0, left: 0 }]);
   if (options.maxWidth !== undefined && width > options.maxWidth) {
     return sharp(await drawn.png().toBuffer()).resize({ width: options.maxWidth }).jpeg({ quality: 85 }).toBuffer();
