@@ -548,3 +548,22 @@ test('the pixel limit is on width × height and can be set; past twice (limit + 
   const user = await api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token });
   assert.deepEqual((user.json as { data: { recently_completed_jobs: unknown } }).data.recently_completed_jobs, [{ type: 'jobs', id: more[1] }, { type: 'jobs', id: more[0] }]);
 });
+
+test('download failures in spacer\'s words: a string that is no URL, and an answer cut short', async (t) => {
+  const cut = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': '1000' });
+    res.write(Buffer.alloc(10));
+    setTimeout(() => res.destroy(), 20);
+  });
+  await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => cut.close(() => resolve())));
+  const cutUrl = `http://127.0.0.1:${(cut.address() as AddressInfo).port}/cut.jpg`;
+  const sim = await startSimulator();
+  t.after(() => sim.close());
+  const id = await deploy(sim, [image('IMG_0001.JPG'), image(cutUrl)]);
+  await waitFinished(sim, id);
+  const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
+  const errors = (result.json as { data: Array<{ attributes: { errors?: string[] } }> }).data.map((entry) => entry.attributes.errors?.[0]);
+  assert.equal(errors[0], "spacer.exceptions.URLDownloadError: Failed to download from the URL 'IMG_0001.JPG'. / Details - ValueError: unknown url type: 'IMG_0001.JPG'");
+  assert.match(errors[1]!, new RegExp(`^spacer\\.exceptions\\.URLDownloadError: Couldn't read the full response from the URL '${cutUrl.replace(/[.]/g, '\\.')}'\\. / Details - `));
+});

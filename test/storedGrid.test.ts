@@ -116,4 +116,14 @@ test('photos tagged with each EXIF orientation: every point on the stored grid, 
     const meta = await sharp(join(overlays, file)).metadata();
     assert.deepEqual([meta.width, meta.height, meta.orientation ?? 1], orientation >= 5 ? [HEIGHT, WIDTH, 1] : [WIDTH, HEIGHT, 1], file);
   }
+  // The report's sample photos are drawn the same way: upright, with the points turned with them.
+  const report = await reefstreamCli(['report', '--in', ndjson, '--out', join(root, 'report'), '--images', folder, '--samples', '8']);
+  assert.equal(report.status, 0, report.stderr);
+  const html = await readFile(join(root, 'report', 'index.html'), 'utf8');
+  const samples = [...html.matchAll(/<img alt="(o\d)\.jpg[^"]*" src="data:image\/jpeg;base64,([^"]+)"/g)];
+  assert.equal(samples.length, 8);
+  for (const [, name, data] of samples) {
+    const meta = await sharp(Buffer.from(data!, 'base64')).metadata();
+    assert.deepEqual([meta.width, meta.height], Number(name!.slice(1)) >= 5 ? [HEIGHT, WIDTH] : [WIDTH, HEIGHT], name);
+  }
 });

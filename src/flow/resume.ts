@@ -19,18 +19,23 @@ export interface Recovery {
   recovered: RecoveredJob[];
   /** The job of a deploy whose answer the crash cut off, found among the account's jobs. */
   found?: { deploy: string; job: string };
+  /** Such a deploy's job was not among the account's jobs: never made, or scrolled out of the recent ones. */
+  notFound?: boolean;
 }
 
 /**
  * The jobs of an interrupted run to poll again instead of sending their images again: those with
  * images not yet written. With the username, a deploy whose id the crash kept from the journal is
- * found as the account's one new job above the highest id known before it was sent.
+ * found as the account's one new job above the highest id known before it was sent, among its
+ * active jobs and its recently finished ones (CoralNet lists 2 × its job limit of these, newest
+ * first: a job that finished longer ago than that is not found, and its images are sent again).
  */
 export async function recoverJobs(client: CoralNetClient, state: JournalState, written: WrittenImages): Promise<Recovery> {
   const jobs: Array<{ job: string; images: PlannedImage[] }> = [...state.jobs];
   let found: Recovery['found'];
   const lost = state.unconfirmed.length === 1 ? state.unconfirmed[0]! : undefined;
-  if (lost !== undefined && client.username !== undefined && lost.knownMax !== undefined) {
+  const looked = lost !== undefined && client.username !== undefined && lost.knownMax !== undefined;
+  if (looked) {
     const known = new Set(jobs.map((j) => j.job));
     const user = await client.user();
     const above = [...user.activeJobIds, ...user.recentlyCompletedJobIds].filter((id) => Number(id) > Number(lost.knownMax) && !known.has(id));
@@ -39,6 +44,7 @@ export async function recoverJobs(client: CoralNetClient, state: JournalState, w
       found = { deploy: lost.deploy, job: above[0]! };
     }
   }
+  const notFound = looked && found === undefined;
   // Each image belongs to the last job it was sent in; written ones belong to none.
   const owner = new Map<string, string>();
   for (const { job, images } of jobs) for (const image of images) if (!written.has(image)) owner.set(identityOf(image), job);
@@ -50,7 +56,7 @@ export async function recoverJobs(client: CoralNetClient, state: JournalState, w
     client.adopt(handle);
     recovered.push({ job: { job: handle, images, sentAt: Date.now() }, owns });
   }
-  return { recovered, found };
+  return { recovered, found, notFound };
 }
 
 /**

@@ -332,6 +332,9 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
   const recovery = previous ? await recoverJobs(client, previous, written) : { recovered: [] };
   const recovered = recovery.recovered.map(({ job, owns }) => ({ job: { ...job, images: job.images.map(republish) }, owns }));
   const claims = new Claims(new Set(recovered.flatMap(({ owns }) => [...owns])));
+  if (recovery.notFound) {
+    log(`a deploy the interruption cut off is not among the account's active or recently finished jobs (CoralNet lists 2 × the job limit of these): its images are sent again; if CoralNet had made that job, it will have done their work twice`);
+  }
   if (previous?.finished) log(`going on with the finished run of ${journalFile}: ${written.size} images written; annotating only what the source holds that the outputs do not`);
   else if (previous) log(`resuming the run of ${journalFile}: ${written.size} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
 

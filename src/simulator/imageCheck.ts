@@ -38,6 +38,8 @@ const URLLIB_REASONS: Record<string, string> = {
 };
 
 async function download(url: string, timeoutMs: number): Promise<Buffer | UnitOutcome> {
+  // urllib takes only what names its scheme: a bare string is not a URL to it.
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return downloadError(url, `ValueError: unknown url type: '${url}'`);
   let res;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
@@ -54,7 +56,9 @@ async function download(url: string, timeoutMs: number): Promise<Buffer | UnitOu
   try {
     return Buffer.from(await res.arrayBuffer());
   } catch (error) {
-    return downloadError(url, `URLError: <urlopen error ${(error as Error).message}>`);
+    // The answer began and was cut: spacer words this one apart.
+    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+    return { ok: false, error: `spacer.exceptions.URLDownloadError: Couldn't read the full response from the URL '${url}'. / Details - IncompleteRead: ${cause}` };
   }
 }
 
