@@ -567,3 +567,26 @@ test('download failures in spacer\'s words: a string that is no URL, and an answ
   assert.equal(errors[0], "spacer.exceptions.URLDownloadError: Failed to download from the URL 'IMG_0001.JPG'. / Details - ValueError: unknown url type: 'IMG_0001.JPG'");
   assert.match(errors[1]!, new RegExp(`^spacer\\.exceptions\\.URLDownloadError: Couldn't read the full response from the URL '${cutUrl.replace(/[.]/g, '\\.')}'\\. / Details - `));
 });
+
+test('the download time-out is for connecting and each wait for bytes, not for the whole download', async (t) => {
+  const photo = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#228B22' } }).jpeg().toBuffer();
+  // One host sends a photo slowly (a piece every 100 ms, 600 ms in all); another never answers.
+  const slow = createServer((req, res) => {
+    if (req.url === '/silent.jpg') return;
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': String(photo.length) });
+    const pieces = 6;
+    const size = Math.ceil(photo.length / pieces);
+    for (let i = 0; i < pieces; i++) setTimeout(() => (i === pieces - 1 ? res.end(photo.subarray(i * size)) : res.write(photo.subarray(i * size, (i + 1) * size))), i * 100);
+  });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => (slow.closeAllConnections(), slow.close(() => resolve()))));
+  const base = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  const sim = await startSimulator({ downloadTimeoutMs: 300 });
+  t.after(() => sim.close());
+  const id = await deploy(sim, [image(`${base}/slow.jpg`, [{ row: 1, column: 1 }]), image(`${base}/silent.jpg`, [{ row: 1, column: 1 }])]);
+  await waitFinished(sim, id);
+  const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
+  const data = (result.json as { data: Array<{ attributes: { errors?: string[]; points?: unknown[] } }> }).data;
+  assert.equal(data[0]!.attributes.errors, undefined, 'slow but never idle for 300 ms: downloaded');
+  assert.equal(data[1]!.attributes.errors![0], `spacer.exceptions.URLDownloadError: Failed to download from the URL '${base}/silent.jpg'. / Details - URLError: <urlopen error timed out>`);
+});

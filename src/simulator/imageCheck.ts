@@ -3,7 +3,7 @@
  * points, and read the pixel under each point. Failures carry the server's own messages.
  */
 import sharp, { type OutputInfo } from 'sharp';
-import { fetch } from 'undici';
+import { Agent, fetch } from 'undici';
 import type { PointList } from './jobs.js';
 import { packRgb } from './labelset.js';
 
@@ -37,16 +37,25 @@ const URLLIB_REASONS: Record<string, string> = {
   EHOSTUNREACH: '[Errno 113] No route to host',
 };
 
+/** Downloads as urllib does with a time-out: `timeoutMs` to connect and for each wait for bytes, not in total. */
+const downloaders = new Map<number, Agent>();
+const downloader = (timeoutMs: number): Agent => {
+  let agent = downloaders.get(timeoutMs);
+  if (agent === undefined) downloaders.set(timeoutMs, (agent = new Agent({ connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })));
+  return agent;
+};
+
 async function download(url: string, timeoutMs: number): Promise<Buffer | UnitOutcome> {
   // urllib takes only what names its scheme: a bare string is not a URL to it.
   if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return downloadError(url, `ValueError: unknown url type: '${url}'`);
   let res;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    res = await fetch(url, { dispatcher: downloader(timeoutMs), redirect: 'follow' });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const code = cause?.code ?? '';
-    const reason = (error as Error).name === 'TimeoutError' ? 'timed out' : (URLLIB_REASONS[code] ?? cause?.message ?? (error as Error).message);
+    const timedOut = code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT';
+    const reason = timedOut ? 'timed out' : (URLLIB_REASONS[code] ?? cause?.message ?? (error as Error).message);
     return downloadError(url, `URLError: <urlopen error ${reason}>`);
   }
   if (!res.ok) {

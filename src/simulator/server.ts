@@ -233,11 +233,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     imageMs: options.imageMs ?? 0,
     expireAfterMs: options.expireAfterMs ?? 30 * 86_400_000,
     process: async (unit, job) => {
-      const outcome = deletedClassifiers.has(job.classifierId)
-        ? { ok: false as const, error: `Classifier of id ${job.classifierId} does not exist. Maybe it was deleted.` }
-        : options.fakeImages
-          ? checkFakeImage(unit.url, unit.points, options.fakeImages, labelColours)
-          : await checkImage(unit.url, unit.points, checkOptions);
+      const deleted = `Classifier of id ${job.classifierId} does not exist.`;
+      if (deletedClassifiers.has(job.classifierId)) {
+        stats.imagesDone++;
+        return { ok: false as const, error: `${deleted} Maybe it was deleted.` };
+      }
+      let outcome = options.fakeImages ? checkFakeImage(unit.url, unit.points, options.fakeImages, labelColours) : await checkImage(unit.url, unit.points, checkOptions);
+      // Deleted while its image was being classified: the server's other message.
+      if (outcome.ok && deletedClassifiers.has(job.classifierId)) outcome = { ok: false as const, error: deleted };
       stats.imagesDone++;
       return outcome;
     },
