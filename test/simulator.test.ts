@@ -258,6 +258,22 @@ describe('simulator: limits', () => {
     assert.equal(sim.stats.throttled, 1);
   });
 
+  test('a window with room counts a request that the other window refuses; one second is "1 second."', async (t) => {
+    const sim = await startSimulator({ burst: { limit: 1, periodMs: 1000 }, sustained: { limit: 3, periodMs: 3_600_000 } });
+    t.after(() => sim.close());
+    const ask = (): ReturnType<typeof api> => api(sim.url, 'GET', `user/${sim.username}/`, { token: sim.token });
+    assert.equal((await ask()).status, 200);
+    const burst = await ask();
+    assert.deepEqual([burst.status, burst.headers['retry-after'], firstError(burst).detail], [429, '1', 'Request was throttled. Expected available in 1 second.']);
+    await sleep(1100);
+    assert.equal((await ask()).status, 200);
+    await sleep(1100);
+    // Two answered and one refused by the burst window: the hourly window holds three.
+    const hourly = await ask();
+    assert.equal(hourly.status, 429);
+    assert.ok(Number(hourly.headers['retry-after']) > 3500, String(hourly.headers['retry-after']));
+  });
+
   test('windows are per user', async (t) => {
     const sim = await startSimulator({ burst: { limit: 1, periodMs: 60_000 } });
     t.after(() => sim.close());
