@@ -192,7 +192,7 @@ const runSchema = z.object({
   points: checked(parsePointMethod).optional(),
   'points-csv': z.string().optional(),
   area: checked(parseArea).optional(),
-  seed: z.string().default('1'),
+  seed: z.string().regex(/^-?\d+$/, 'is a whole number, such as 1 or 42').default('1'),
   out: z.string().min(1),
   ndjson: z.string().optional(),
   errors: z.string().optional(),
@@ -272,19 +272,34 @@ function stringOptions(names: string[]): ParseArgsConfig['options'] {
   return Object.fromEntries(names.map((name) => [name, { type: name.startsWith('no-') || FLAGS.has(name) ? ('boolean' as const) : ('string' as const) }]));
 }
 
+/** The part of the help about one command (`run`, `review push`, …). */
+function helpOf(command: string): string {
+  const blocks = HELP.split(/\n(?=  reefstream )/);
+  const block = blocks.find((text) => text.startsWith(`  reefstream ${command} `) || text.startsWith(`  reefstream ${command}\n`));
+  return `${(block ?? HELP).trimEnd()}\n`;
+}
+
 function parse<S extends z.ZodObject>(command: string, args: string[], schema: S): z.output<S> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(helpOf(command));
+    process.exit(0);
+  }
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({ args, options: stringOptions(Object.keys(schema.shape)), strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new UsageError(`reefstream ${command}: ${(error as Error).message.split('\n')[0]} (see reefstream --help)`);
+    const message = (error as Error).message.split('\n')[0]!;
+    // `--seed -1`: a value that starts with a dash is written with `=`.
+    const dashed = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(message)?.[1];
+    if (dashed !== undefined) throw new UsageError(`reefstream ${command}: ${dashed} takes a value that starts with a dash only as ${dashed}=VALUE (for example ${dashed}=-1).`);
+    throw new UsageError(`reefstream ${command}: ${message} (see reefstream ${command} --help)`);
   }
   const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const option = issue.path[0];
-    const given = option === undefined ? '' : ` "${String(values[String(option)])}"`;
-    throw new UsageError(`reefstream ${command}: --${String(option)}${given}: ${issue.message}`);
+    const option = String(issue.path[0]);
+    if (values[option] === undefined) throw new UsageError(`reefstream ${command}: --${option} is missing (see reefstream ${command} --help).`);
+    throw new UsageError(`reefstream ${command}: --${option} "${String(values[option])}": ${issue.message}`);
   }
   return parsed.data;
 }
@@ -332,6 +347,7 @@ async function simulate(args: string[]): Promise<void> {
       `  token:      ${sim.token}`,
       `  classifier: 1 (labels CORAL, CCA, MA, TURF, SAND); 2 is in another user's private source`,
       `  limits:     ${burst.limit} requests per ${burst.periodMs / 1000} s, ${sustained.limit} per ${sustained.periodMs / 1000} s, ${o['job-slots']} active jobs`,
+      `Try it: CORALNET_TOKEN=${sim.token} reefstream run --api ${sim.url} --user ${sim.username} --classifier 1 --source PHOTOS_OR_URLS --points stratified:5x6x1 --out results.csv --ndjson results.ndjson${o.burst || o.sustained ? ` --burst ${burst.limit}/${burst.periodMs / 1000}s --sustained ${sustained.limit}/${sustained.periodMs / 1000}s` : ''}`,
       'Stop with Ctrl+C.',
       '',
     ].join('\n'),
@@ -349,6 +365,9 @@ async function simulate(args: string[]): Promise<void> {
   const s = sim.stats;
   process.stdout.write(`simulator stopped: ${s.requests} requests, ${s.jobsCreated} jobs, ${s.imagesDone} images, ${s.throttled} throttled, ${s.jobLimitRefusals} over the job limit\n`);
 }
+
+/** `1 image`, `3 images`. */
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Exit codes of `reefstream run` (README: "Exit codes"). */
 const EXIT = { annotated: 0, stopped: 1, usage: 2, someFailed: 3, noImages: 4 } as const;
@@ -373,8 +392,8 @@ function summaryLines(summary: SurveySummary): string[] {
           ? `every image failed: see ${summary.outputs.errors} (exit code 3)`
           : `${summary.failed} ${summary.failed === 1 ? 'image' : 'images'} not annotated: see ${summary.outputs.errors} (exit code 3)`;
   return [
-    `${summary.images} images: ${summary.annotated} annotated, ${summary.failed} failed${reasons ? ` (${reasons})` : ''}`,
-    `${summary.points} points in ${summary.jobs} jobs, ${summary.seconds.toFixed(1)} s, ${Math.round(summary.imagesPerMinute)} images per minute${summary.resumes > 0 ? ` (resumed ${summary.resumes} ${summary.resumes === 1 ? 'time' : 'times'}; the time in between not counted)` : ''}`,
+    `${plural(summary.images, 'image')}: ${summary.annotated} annotated, ${summary.failed} failed${reasons ? ` (${reasons})` : ''}`,
+    `${plural(summary.points, 'point')} in ${plural(summary.jobs, 'job')}, ${summary.seconds.toFixed(1)} s, ${Math.round(summary.imagesPerMinute)} images annotated per minute${summary.resumes > 0 ? ` (resumed ${summary.resumes} ${summary.resumes === 1 ? 'time' : 'times'}; the time in between not counted)` : ''}`,
     `server: ${throttled} throttled (429), ${retries} requests tried again (${serverErrors} server errors), ${waitSeconds.toFixed(1)} s waiting`,
     `rows: ${summary.outputs.csv}${summary.outputs.ndjson ? `, ${summary.outputs.ndjson}` : ''}; failures: ${summary.outputs.errors}`,
     outcome,

@@ -45,7 +45,7 @@ test('a bad option is one clear line and exit code 2', () => {
   assert.equal(rate.stderr, 'reefstream simulate: --burst "lots": "lots" is not a rate: write requests/period, such as 60/min, 1000/1h or 60/0.6s\n');
   const unknown = run(['simulate', '--prot', '8123']);
   assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /^reefstream simulate: Unknown option '--prot'.* \(see reefstream --help\)\n$/);
+  assert.match(unknown.stderr, /^reefstream simulate: Unknown option '--prot'.* \(see reefstream simulate --help\)\n$/);
   const host = run(['simulate', '--host', '0.0.0.0', '--port', '0']);
   assert.equal(host.status, 2);
   assert.equal(host.stderr, 'reefstream simulate: The simulator listens on this machine only: 0.0.0.0 is not a loopback address (use 127.0.0.1).\n');
@@ -64,4 +64,26 @@ test('reefstream demo runs a painted survey end to end and every row has the pai
   const ndjson = (await readFile(join(out, 'results.ndjson'), 'utf8')).trim().split('\n');
   assert.equal(ndjson.length, 130);
   assert.equal(await readFile(join(out, 'results.errors.ndjson'), 'utf8'), '');
+});
+
+test('each command has its own --help; a missing or malformed option says which and what to write', () => {
+  const help = run(['run', '--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^  reefstream run --classifier ID --source /);
+  assert.doesNotMatch(help.stdout, /^  reefstream cover/m, 'the other commands are left out');
+  const push = run(['review', 'push', '-h']);
+  assert.equal(push.status, 0);
+  assert.match(push.stdout, /^  reefstream review push --coco-annotator URL/);
+  const base = ['run', '--classifier', '1', '--source', 'urls.txt', '--points', 'random:5'];
+  const missing = run(base);
+  assert.deepEqual([missing.status, missing.stderr], [2, 'reefstream run: --out is missing (see reefstream run --help).\n']);
+  const dash = run([...base, '--out', 'r.csv', '--seed', '-1']);
+  assert.deepEqual([dash.status, dash.stderr], [2, 'reefstream run: --seed takes a value that starts with a dash only as --seed=VALUE (for example --seed=-1).\n']);
+  for (const seed of ['abc', '1.5']) {
+    const bad = run([...base, '--out', 'r.csv', '--seed', seed]);
+    assert.deepEqual([bad.status, bad.stderr], [2, `reefstream run: --seed "${seed}": is a whole number, such as 1 or 42\n`], seed);
+  }
+  const points = run(['run', '--classifier', '1', '--source', 'urls.txt', '--out', 'r.csv', '--points', 'random:-3']);
+  assert.equal(points.status, 2);
+  assert.match(points.stderr, /^reefstream run: --points "random:-3": "random:-3" is not a point method/);
 });

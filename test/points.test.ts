@@ -77,6 +77,9 @@ test('methods and areas as users write them, and CoralNet codes', () => {
   assert.throws(() => parsePointMethod('random:0'), /is not a point method/);
   assert.throws(() => parsePointMethod('grid:40x40'), /at most 1000 points/);
   assert.throws(() => parsePointMethod('hexagons:5'), /is not a point method/);
+  // Every character counts: a sign, a space or a tail is not taken as another number.
+  for (const text of ['random:-3', 'random: 30', 'random:30abc', 'stratified:5x6', 'grid:10x10x1', 'm_3_0']) assert.throws(() => parsePointMethod(text), /is not a point method/, text);
+  assert.deepEqual(parsePointMethod('u_10_10'), { kind: 'grid', rows: 10, columns: 10 });
   assert.throws(() => parseArea('85,15,15,85'), /is not an annotation area/);
   assert.throws(() => parseArea('0,120,0,100'), /from 0 to 100/);
 });

@@ -47,7 +47,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const byName = new Map(painted.map((image) => [image.name, image]));
   log(`painted ${painted.length} survey photos in ${folder}`);
   const sim = await startSimulator({ imageMs: 40, workers: 4, burst: DEMO_WINDOWS[0], sustained: DEMO_WINDOWS[1] });
-  log(`CoralNet simulator at ${sim.url} (request windows 60 per 6 s and 1000 per 6 min, 5 job slots)`);
+  log(`CoralNet simulator at ${sim.url} (request windows 60 per 6 s and 1000 per 6 min, 5 job slots: ten times CoralNet's request rates, so the images per minute below are not a real survey's)`);
   try {
     const summary = await runSurvey({
       apiUrl: sim.url,

@@ -101,6 +101,7 @@ export interface SurveySummary {
   jobs: number;
   /** Running time, the time between a crash and its resume left out. */
   seconds: number;
+  /** Images annotated per minute of running time. */
   imagesPerMinute: number;
   /** How many times the run was resumed after an interruption. */
   resumes: number;
@@ -569,7 +570,7 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
     jobs: total.jobs,
     seconds,
     resumes: previous ? previous.resumes + (previous.finished ? 0 : 1) : 0,
-    imagesPerMinute: seconds > 0 ? (images / seconds) * 60 : 0,
+    imagesPerMinute: seconds > 0 ? (total.annotated / seconds) * 60 : 0,
     failures,
     server: total.server!,
     ...(previous ? { changes } : {}),

@@ -151,8 +151,12 @@ export function placePoints(method: PointMethod, bounds: AreaBounds, rng: Random
  * cell), `grid:10x10`. CoralNet's codes work too: `m_30`, `t_5_6_1`, `u_10_10`.
  */
 export function parsePointMethod(text: string): PointMethod {
-  const numbers = (text.match(/\d+/g) ?? []).map(Number);
-  const kind = /^(random|m_)/.test(text) ? 'random' : /^(stratified|t_)/.test(text) ? 'stratified' : /^(grid|u_)/.test(text) ? 'grid' : undefined;
+  // The whole text, as written or as CoralNet's codes: every number a whole number of its own.
+  const match =
+    /^(random):(\d+)$|^(m)_(\d+)$/.exec(text) ?? /^(stratified):(\d+)x(\d+)x(\d+)$|^(t)_(\d+)_(\d+)_(\d+)$/.exec(text) ?? /^(grid):(\d+)x(\d+)$|^(u)_(\d+)_(\d+)$/.exec(text);
+  const [name, ...digits] = (match?.slice(1) ?? []).filter((part) => part !== undefined);
+  const numbers = digits.map(Number);
+  const kind = name === 'random' || name === 'm' ? 'random' : name === 'stratified' || name === 't' ? 'stratified' : name === 'grid' || name === 'u' ? 'grid' : undefined;
   const valid = (n: number, count: number): boolean => numbers.length === count && numbers.every((x) => x >= 1) && n <= 1000;
   if (kind === 'random' && valid(numbers[0] ?? 0, 1)) return { kind, points: numbers[0]! };
   if (kind === 'stratified' && valid(numbers[0]! * numbers[1]! * numbers[2]!, 3)) return { kind, rows: numbers[0]!, columns: numbers[1]!, perCell: numbers[2]! };
