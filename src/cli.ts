@@ -472,6 +472,11 @@ async function run(args: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError(`reefstream run: ${(error as Error).message}`);
   }
+  // Ctrl-C: the journal is as a kill leaves it, which a run after this one goes on from.
+  process.once('SIGINT', () => {
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}reefstream run: stopped. What was written is kept: run the same command again to go on from there.\n`);
+    process.exit(130);
+  });
   const summary = await runSurvey({
     apiUrl: o.api,
     token,

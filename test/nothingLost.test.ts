@@ -338,3 +338,20 @@ test('an output removed while the run writes it ends the run with one line namin
   assert.equal(await run.exited, 1, run.stderr());
   assert.equal(run.stderr().trim(), `Cannot write ${ndjson}: the file was removed or replaced while the run wrote it. What was written before it is kept: make room (or fix the file) and run the same command again to go on.`);
 });
+
+test('Ctrl-C says how to go on, exits 130, and the same command goes on from there', async (t) => {
+  const root = await tempFolder(t);
+  const folder = join(root, 'survey');
+  await paintSurvey(folder, 200, { width: 64, height: 64, blockRows: 2, blockColumns: 2 });
+  const sim = await simulator(t, { imageMs: 10, workers: 2 });
+  const args = ['run', '--api', sim.url, '--classifier', '1', '--source', folder, '--points', 'stratified:2x2x1', '--image-size', '64x64', '--out', join(root, 'results.csv'), ...lifted];
+  const run = startCli(args, { CORALNET_TOKEN: sim.token });
+  await waitFor(() => sim.stats.jobsCreated > 0);
+  run.child.kill('SIGINT');
+  assert.equal(await run.exited, 130);
+  assert.equal(run.stderr().trim(), 'reefstream run: stopped. What was written is kept: run the same command again to go on from there.');
+  const again = await reefstreamCli(args, { CORALNET_TOKEN: sim.token });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /^resuming the run of /);
+  assert.equal((await rowsByName(join(root, 'results.csv'))).size, 200);
+});
