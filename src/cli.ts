@@ -274,7 +274,7 @@ function stringOptions(names: string[]): ParseArgsConfig['options'] {
 
 /** The part of the help about one command (`run`, `review push`, …). */
 function helpOf(command: string): string {
-  const blocks = HELP.split(/\n(?=  reefstream )/);
+  const blocks = HELP.split(/\n(?= {2}reefstream )/);
   const block = blocks.find((text) => text.startsWith(`  reefstream ${command} `) || text.startsWith(`  reefstream ${command}\n`));
   return `${(block ?? HELP).trimEnd()}\n`;
 }
@@ -298,8 +298,9 @@ function parse<S extends z.ZodObject>(command: string, args: string[], schema: S
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const option = String(issue.path[0]);
-    if (values[option] === undefined) throw new UsageError(`reefstream ${command}: --${option} is missing (see reefstream ${command} --help).`);
-    throw new UsageError(`reefstream ${command}: --${option} "${String(values[option])}": ${issue.message}`);
+    const given = values[option] as string | boolean | undefined;
+    if (given === undefined) throw new UsageError(`reefstream ${command}: --${option} is missing (see reefstream ${command} --help).`);
+    throw new UsageError(`reefstream ${command}: --${option} "${String(given)}": ${issue.message}`);
   }
   return parsed.data;
 }

@@ -69,11 +69,11 @@ test('reefstream demo runs a painted survey end to end and every row has the pai
 test('each command has its own --help; a missing or malformed option says which and what to write', () => {
   const help = run(['run', '--help']);
   assert.equal(help.status, 0);
-  assert.match(help.stdout, /^  reefstream run --classifier ID --source /);
-  assert.doesNotMatch(help.stdout, /^  reefstream cover/m, 'the other commands are left out');
+  assert.match(help.stdout, /^ {2}reefstream run --classifier ID --source /);
+  assert.doesNotMatch(help.stdout, /^ {2}reefstream cover/m, 'the other commands are left out');
   const push = run(['review', 'push', '-h']);
   assert.equal(push.status, 0);
-  assert.match(push.stdout, /^  reefstream review push --coco-annotator URL/);
+  assert.match(push.stdout, /^ {2}reefstream review push --coco-annotator URL/);
   const base = ['run', '--classifier', '1', '--source', 'urls.txt', '--points', 'random:5'];
   const missing = run(base);
   assert.deepEqual([missing.status, missing.stderr], [2, 'reefstream run: --out is missing (see reefstream run --help).\n']);
