@@ -59,13 +59,13 @@ test('cover by folder: points pooled over the images of each site, mean GPS of t
 test('cover by one-minute window of DateTimeOriginal; photos without a date are left out', async () => {
   const rows = await cover({ by: 'window', windowMs: 60_000, groups });
   assert.deepEqual(rows.map((r) => [r.key, r.first, r.last, r.images, r.points]), [
-    ['2024-03-05 09:00:00', '2024:03:05 09:00:10', '2024:03:05 09:00:50', 2, 8],
-    ['2024-03-05 09:01:00', '2024:03:05 09:01:05', '2024:03:05 09:01:05', 1, 6],
+    ['2024-03-05T09:00:00', '2024:03:05 09:00:10', '2024:03:05 09:00:50', 2, 8],
+    ['2024-03-05T09:01:00', '2024:03:05 09:01:05', '2024:03:05 09:01:05', 1, 6],
   ]);
   assert.deepEqual(rows[1]!.labels, { CCA: (100 * 2) / 6, MA: 100 / 6, SAND: 50 });
   assert.deepEqual(rows[1]!.groups, { 'Live coral': (100 * 2) / 6, Algae: 100 / 6 });
   const tenSeconds = await cover({ by: 'window', windowMs: 10_000 });
-  assert.deepEqual(tenSeconds.map((r) => r.key), ['2024-03-05 09:00:10', '2024-03-05 09:00:50', '2024-03-05 09:01:00']);
+  assert.deepEqual(tenSeconds.map((r) => r.key), ['2024-03-05T09:00:10', '2024-03-05T09:00:50', '2024-03-05T09:01:00']);
 });
 
 test('sorted windows are written as soon as a later window starts; out of order is a clear error', async () => {
@@ -76,8 +76,8 @@ test('sorted windows are written as soon as a later window starts; out of order 
       .subscribe({ next: (row) => emitted.push(row.key), complete: resolve }),
   );
   await done;
-  assert.deepEqual(emitted, ['2024-03-05 09:00:00', '2024-03-05 09:01:00']);
-  await assert.rejects(cover({ by: 'window', sorted: true }, [survey[2]!, survey[0]!]), /site1\/a\.jpg \(2024:03:05 09:00:10\) comes after photos of 2024-03-05 09:01:00: the survey is not in time order/);
+  assert.deepEqual(emitted, ['2024-03-05T09:00:00', '2024-03-05T09:01:00']);
+  await assert.rejects(cover({ by: 'window', sorted: true }, [survey[2]!, survey[0]!]), /site1\/a\.jpg \(2024:03:05 09:00:10\) comes after photos of 2024-03-05T09:01:00: the survey is not in time order/);
 });
 
 test('label groups from CSV and JSON', async (t) => {
@@ -88,6 +88,9 @@ test('label groups from CSV and JSON', async (t) => {
   assert.deepEqual([...(await readLabelGroups(join(root, 'g.csv')))], [['CORAL', 'Live coral'], ['MA', 'Algae']]);
   assert.deepEqual([...(await readLabelGroups(join(root, 'g.json')))], [['CORAL', 'Live coral'], ['MA', 'Algae']]);
   await assert.rejects(readLabelGroups(join(root, 'bad.csv')), /bad\.csv, line 1: write one label code and its group/);
+  // The README's own header, and a group name with a comma in quotes.
+  await writeFile(join(root, 'readme.csv'), 'code,group\nCORAL,"Coral, live"\r\nTURF,Algae\n');
+  assert.deepEqual([...(await readLabelGroups(join(root, 'readme.csv')))], [['CORAL', 'Coral, live'], ['TURF', 'Algae']]);
 });
 
 test('reefstream cover: from a run NDJSON to a cover CSV by window, with groups and GPS', async (t) => {
@@ -105,8 +108,8 @@ test('reefstream cover: from a run NDJSON to a cover CSV by window, with groups 
     await readFile(out, 'utf8'),
     [
       'Window start,First photo,Last photo,Images,Points,Latitude,Longitude,CCA %,CORAL %,MA %,SAND %,TURF %,Live coral (group) %,Algae (group) %',
-      '2024-03-05 09:00:00,2024:03:05 09:00:10,2024:03:05 09:00:50,2,8,-17.550000,149.800000,0.00,37.50,12.50,12.50,37.50,37.50,50.00',
-      '2024-03-05 09:01:00,2024:03:05 09:01:05,2024:03:05 09:01:05,1,6,,,33.33,0.00,16.67,50.00,0.00,33.33,16.67',
+      '2024-03-05T09:00:00,2024-03-05T09:00:10,2024-03-05T09:00:50,2,8,-17.550000,149.800000,0.00,37.50,12.50,12.50,37.50,37.50,50.00',
+      '2024-03-05T09:01:00,2024-03-05T09:01:05,2024-03-05T09:01:05,1,6,,,33.33,0.00,16.67,50.00,0.00,33.33,16.67',
       '',
     ].join('\n'),
   );

@@ -85,7 +85,7 @@ test('the report: summary, failures, cover per window, map, labels and gallery c
   assert.equal(data.points, 24 * 9);
   assert.equal(data.failed, 1);
   assert.equal(Object.values(data.labels).reduce((a, b) => a + b, 0), 24 * 9);
-  assert.deepEqual(data.cover.map((c) => [c.key, c.images]), [['2024-03-05 09:00:00', 24]]);
+  assert.deepEqual(data.cover.map((c) => [c.key, c.images]), [['2024-03-05T09:00:00', 24]]);
   assert.equal(data.map, 24);
   assert.equal(data.gallery, 6);
   assert.match(html, /<td>is not an image sharp can read<\/td><td>1<\/td>/);

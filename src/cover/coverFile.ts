@@ -7,7 +7,7 @@ import { pull } from '../flow/credits.js';
 import { CsvFile } from '../sinks/csv.js';
 import { readResultLines } from '../sinks/resultsFile.js';
 import type { LabelGroups } from './labelGroups.js';
-import { percentCover, type CoverGrouping, type CoverImage, type CoverRow } from './percentCover.js';
+import { isoOfExif, percentCover, type CoverGrouping, type CoverImage, type CoverRow } from './percentCover.js';
 
 /** The annotated images of a run's NDJSON, one at a time. */
 export async function* readAnnotatedImages(file: string): AsyncGenerator<CoverImage> {
@@ -67,7 +67,7 @@ export async function writeCoverCsv(options: CoverFileOptions): Promise<number> 
           await csv.write([
             [
               row.key,
-              ...(window ? [row.first ?? '', row.last ?? ''] : []),
+              ...(window ? [isoOfExif(row.first ?? ''), isoOfExif(row.last ?? '')] : []),
               String(row.images),
               String(row.points),
               ...(options.gps ? [row.latitude?.toFixed(6) ?? '', row.longitude?.toFixed(6) ?? ''] : []),

@@ -3,6 +3,7 @@
  * (`Label code,Group`, or any two columns) or a JSON object `{ "CORAL": "Live coral", … }`.
  */
 import { readFile } from 'node:fs/promises';
+import { parseString } from 'fast-csv';
 
 export type LabelGroups = ReadonlyMap<string, string>;
 
@@ -21,12 +22,15 @@ export async function readLabelGroups(file: string): Promise<LabelGroups> {
     return new Map(Object.entries(parsed as Record<string, string>));
   }
   const groups = new Map<string, string>();
-  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
-  lines.forEach((line, i) => {
-    const [code, group, ...rest] = line.split(',').map((cell) => cell.trim().replace(/^"|"$/g, ''));
-    if (i === 0 && /label/i.test(code ?? '') && /group/i.test(group ?? '')) return; // header
-    if (!code || !group || rest.length > 0) throw new Error(`${file}, line ${i + 1}: write one label code and its group, such as CORAL,Live coral.`);
+  const rows = parseString(text, { ignoreEmpty: true, trim: true });
+  let line = 0;
+  for await (const row of rows as AsyncIterable<string[]>) {
+    line++;
+    const [code, group, ...rest] = row;
+    // A header: `code,group`, `Label code,Group`, `label,group name`…
+    if (line === 1 && /^(label|code|label code|short code)$/i.test(code ?? '') && /^group( name)?$/i.test(group ?? '')) continue;
+    if (!code || !group || rest.some((cell) => cell !== '')) throw new Error(`${file}, line ${line}: write one label code and its group, such as CORAL,Live coral (quote a group name that holds a comma).`);
     groups.set(code, group);
-  });
+  }
   return groups;
 }

@@ -55,8 +55,15 @@ export function exifSeconds(value: string | undefined): number | undefined {
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) / 1000;
 }
 
+/** A window's start in ISO 8601 local time (`2024-03-05T09:00:00`; EXIF has no zone), as R and spreadsheets read it. */
 function windowKey(start: number): string {
-  return new Date(start * 1000).toISOString().replace('T', ' ').replace('.000Z', '');
+  return new Date(start * 1000).toISOString().replace('.000Z', '');
+}
+
+/** An EXIF time (`2024:03:05 09:00:19`) in ISO 8601 (`2024-03-05T09:00:19`); other text as it is. */
+export function isoOfExif(value: string): string {
+  const m = /^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}:\d{2}:\d{2})/.exec(value);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}` : value;
 }
 
 class Tally {
