@@ -146,5 +146,5 @@ test('reasonKind: a failure reason as the summary counts it, without names, path
   assert.equal(reasonKind('spacer.exceptions.URLDownloadError: https://example.org/a.jpg: 404'), 'URLDownloadError');
   assert.equal(reasonKind('/surveys/lagoon/IMG_0100.HEIC is a HEIC file, which CoralNet cannot read: convert it to JPEG'), 'is a HEIC file, which CoralNet cannot read');
   assert.equal(reasonKind('The folder /surveys/lagoon/site3 could not be read (EACCES): its photos are not in this run.'), 'The folder could not be read (EACCES)');
-  assert.equal(reasonKind('notes.jpg is not an image sharp can read'), 'is not an image sharp can read');
+  assert.equal(reasonKind('notes.jpg is not an image that can be read (JPEG, PNG, TIFF or WebP): check the file'), 'is not an image that can be read (JPEG, PNG, TIFF or WebP)');
 });

@@ -88,9 +88,13 @@ test('the report: summary, failures, cover per window, map, labels and gallery c
   assert.deepEqual(data.cover.map((c) => [c.key, c.images]), [['2024-03-05T09:00:00', 24]]);
   assert.equal(data.map, 24);
   assert.equal(data.gallery, 6);
-  assert.match(html, /<td>is not an image sharp can read<\/td><td>1<\/td>/);
+  assert.match(html, /<td>is not an image that can be read \(JPEG, PNG, TIFF or WebP\)<\/td><td>1<\/td>/);
   assert.match(html, new RegExp(`<b>${Math.round(summary.imagesPerMinute).toLocaleString('en')}</b>images per minute`));
   assert.equal((html.match(/<circle /g) ?? []).length, 24);
+  // South and west written as such; a short run in seconds; the file's name, not its path.
+  assert.match(html, /149\.75\d*° E to 149\.75\d*° E, 17\.5\d*° S to 17\.4\d*° S<\/text>/);
+  assert.match(html, /<div><b>\d+ s<\/b>time taken<\/div>/);
+  assert.match(html, /<title>reefstream report — results\.ndjson<\/title>/);
   assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html.replace(/<title>.*?<\/title>/g, '')), 'no network address the page would load');
 });
 

@@ -67,7 +67,7 @@ test('reefstream run: a folder to CSV, NDJSON and errors; every point once, with
   const reasons = Object.fromEntries(errors.map((e) => [e.name, e.reason]));
   assert.deepEqual(Object.keys(reasons).sort(), ['empty.jpg', 'notes.jpg', 'tiny.png']);
   assert.match(reasons['empty.jpg']!, /empty\.jpg is an empty file$/);
-  assert.match(reasons['notes.jpg']!, /notes\.jpg is not an image sharp can read$/);
+  assert.match(reasons['notes.jpg']!, /notes\.jpg is not an image that can be read \(JPEG, PNG, TIFF or WebP\): check the file, or convert it to JPEG$/);
   assert.match(reasons['tiny.png']!, /^tiny\.png \(4 x 4\): the annotation area \(4 × 4 pixels\) is smaller than the 6 × 5 cell grid$/);
   assert.ok(errors.every((e) => e.attempts === 0));
 });

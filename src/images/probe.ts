@@ -92,11 +92,11 @@ async function sharpSize(image: ImageRef, head: Buffer, complete: boolean): Prom
   try {
     meta = await sharp(head).metadata();
   } catch {
-    if (complete) throw new ImageProbeError('is not an image sharp can read');
+    if (complete) throw new ImageProbeError('is not an image that can be read (JPEG, PNG, TIFF or WebP): check the file, or convert it to JPEG');
     try {
       meta = await sharp(await readWhole(image)).metadata();
     } catch {
-      throw new ImageProbeError('is not an image sharp can read');
+      throw new ImageProbeError('is not an image that can be read (JPEG, PNG, TIFF or WebP): check the file, or convert it to JPEG');
     }
   }
   if (!meta.width || !meta.height) throw new ImageProbeError('has no width and height');

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { lastValueFrom, toArray } from 'rxjs';
 import { readAnnotatedImages } from '../cover/coverFile.js';
@@ -63,6 +63,17 @@ async function failureReasons(file: string): Promise<Map<string, number>> {
 
 const fmt = (n: number, digits = 1): string => n.toLocaleString('en', { maximumFractionDigits: digits });
 
+/** `17.49° S` for -17.49 of latitude: the sign as the hemisphere. */
+const degrees = (value: number, positive: string, negative: string): string => `${fmt(Math.abs(value), 5)}° ${value < 0 ? negative : positive}`;
+
+/** `42 s`, `3.5 min`, `2 h 05 min`. */
+function duration(seconds: number): string {
+  if (seconds < 90) return `${fmt(seconds, 0)} s`;
+  if (seconds < 5400) return `${fmt(seconds / 60)} min`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
 function stackedBars(id: string, rows: CoverRow[], codes: string[], colours: Map<string, string>): string {
   const width = 900;
   const height = 300;
@@ -110,7 +121,7 @@ function scatterMap(points: MapPoint[], colours: Map<string, string>): string {
     const y = height - offsetY - (p.latitude - minLat) * scale;
     return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="${colours.get(p.label)}" fill-opacity="${(0.35 + 0.65 * p.share).toFixed(2)}" stroke="#333" stroke-width="0.5"><title>${escapeXml(p.name)}: ${escapeXml(p.label)} ${fmt(p.share * 100)} %</title></circle>`;
   });
-  return `<svg id="map" viewBox="0 0 ${width} ${height}" role="img" data-points="${points.length}"><rect width="${width}" height="${height}" fill="#eef6fb"/>${dots.join('')}<text x="${pad}" y="${height - 4}" font-size="10">${fmt(minLon, 5)}° to ${fmt(maxLon, 5)}° E, ${fmt(minLat, 5)}° to ${fmt(maxLat, 5)}° N</text></svg>`;
+  return `<svg id="map" viewBox="0 0 ${width} ${height}" role="img" data-points="${points.length}"><rect width="${width}" height="${height}" fill="#eef6fb"/>${dots.join('')}<text x="${pad}" y="${height - 4}" font-size="10">${degrees(minLon, 'E', 'W')} to ${degrees(maxLon, 'E', 'W')}, ${degrees(minLat, 'N', 'S')} to ${degrees(maxLat, 'N', 'S')}</text></svg>`;
 }
 
 function labelBars(totals: Map<string, number>, points: number, colours: Map<string, string>): string {
@@ -196,7 +207,7 @@ export async function writeReport(options: ReportOptions): Promise<string> {
   const data = { images: total, points, failed, labels: Object.fromEntries(codes.map((c) => [c, totals.get(c)])), cover: coverRows, map: mapPoints.length, gallery: figures.length };
 
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>reefstream report — ${escapeXml(options.input)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>reefstream report — ${escapeXml(basename(options.input))}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#123;padding:0 1rem}
@@ -212,7 +223,7 @@ table{border-collapse:collapse}td,th{padding:.2rem .8rem;text-align:left;border-
 <h1>Machine annotations: ${escapeXml(options.input)}</h1>
 <section id="summary"><h2>Run</h2><div class="summary">
 <div><b>${fmt(total, 0)}</b>images annotated</div><div><b>${fmt(points, 0)}</b>points</div><div><b>${fmt(failed, 0)}</b>images failed</div>
-${run.seconds !== undefined ? `<div><b>${fmt(run.seconds / 60)} min</b>time taken</div>` : ''}${run.imagesPerMinute !== undefined ? `<div><b>${fmt(run.imagesPerMinute, 0)}</b>images per minute</div>` : ''}
+${run.seconds !== undefined ? `<div><b>${duration(run.seconds)}</b>time taken</div>` : ''}${run.imagesPerMinute !== undefined ? `<div><b>${fmt(run.imagesPerMinute, 0)}</b>images per minute</div>` : ''}
 </div>
 ${reasons.size > 0 ? `<table id="failures"><tr><th>Why images failed</th><th>Images</th></tr>${[...reasons].map(([r, n]) => `<tr><td>${escapeXml(r)}</td><td>${n}</td></tr>`).join('')}</table>` : '<p>No image failed.</p>'}
 </section>
