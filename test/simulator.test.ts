@@ -433,6 +433,8 @@ describe('simulator: jobs, results and per-image failures', () => {
     const result = await api(sim.url, 'GET', `deploy_job/${id}/result/`, { token: sim.token });
     const data = (result.json as { data: Array<{ attributes: { errors?: string[] } }> }).data;
     assert.deepEqual(data[1]!.attributes.errors, ['Classifier of id 1 does not exist. Maybe it was deleted.']);
+    // The first image was under way when the classifier went: the message of a deletion mid-way.
+    assert.deepEqual(data[0]!.attributes.errors, ['Classifier of id 1 does not exist.']);
   });
 
   test("another user's job, an unknown job and an expired job are 404 on every route", async (t) => {
