@@ -184,7 +184,11 @@ const checked = <T>(check: (text: string) => T) => parsedWith((text) => (check(t
 const grouping = z.enum(['image', 'folder', 'Aux1', 'Aux2', 'Aux3', 'Aux4', 'Aux5', 'window'], { message: 'is one of image, folder, Aux1 … Aux5, window' });
 
 const runSchema = z.object({
-  api: z.string().url('is not a URL').default('https://coralnet.ucsd.edu/api/'),
+  api: z
+    .string()
+    .url('is not a URL')
+    .refine((url) => /\/api\/?$/.test(new URL(url).pathname), "is not an API base: it ends in /api/ (CoralNet's is https://coralnet.ucsd.edu/api/)")
+    .default('https://coralnet.ucsd.edu/api/'),
   token: z.string().optional(),
   user: z.string().optional(),
   classifier: z.string().regex(/^\d+$/, 'is a classifier id, a whole number (see the classifier page on CoralNet)'),
@@ -505,10 +509,10 @@ async function run(args: string[]): Promise<void> {
     windows,
     jobSlots: o['job-slots'],
     log: (line) => process.stderr.write(`${line}\n`),
-    // On a terminal the progress line shows each wait; in a log, a line says it.
+    // Each wait is a line (on a terminal, above the progress line, which also shows it).
     onEvent: (event) => {
-      const line = process.stderr.isTTY ? undefined : eventLine(event);
-      if (line !== undefined) process.stderr.write(`${line}\n`);
+      const line = eventLine(event);
+      if (line !== undefined) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}${line}\n`);
     },
   });
   process.stdout.write(`${summaryLines(summary).join('\n')}\n`);

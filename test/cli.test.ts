@@ -83,6 +83,8 @@ test('each command has its own --help; a missing or malformed option says which 
     const bad = run([...base, '--out', 'r.csv', '--seed', seed]);
     assert.deepEqual([bad.status, bad.stderr], [2, `reefstream run: --seed "${seed}": is a whole number, such as 1 or 42\n`], seed);
   }
+  const api = run([...base, '--out', 'r.csv', '--api', 'https://coralnet.ucsd.edu/']);
+  assert.deepEqual([api.status, api.stderr], [2, 'reefstream run: --api "https://coralnet.ucsd.edu/": is not an API base: it ends in /api/ (CoralNet\'s is https://coralnet.ucsd.edu/api/)\n']);
   const points = run(['run', '--classifier', '1', '--source', 'urls.txt', '--out', 'r.csv', '--points', 'random:-3']);
   assert.equal(points.status, 2);
   assert.match(points.stderr, /^reefstream run: --points "random:-3": "random:-3" is not a point method/);

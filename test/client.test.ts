@@ -9,6 +9,7 @@ import {
   AuthenticationError,
   InsecureConnectionError,
   InvalidDeployRequestError,
+  NetworkError,
   NotFoundError,
   RequestInvalidError,
   ServerError,
@@ -422,5 +423,21 @@ describe('client: faults', () => {
     });
     assert.ok(sim.stats.jobsCreated <= 1);
     assert.equal(client.gate.jobs.active, 0);
+  });
+
+  test('a deploy to an address where nothing listens was never sent: tried again, then one message that says so, not an ambiguous deploy', async (t) => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const events: ClientEvent[] = [];
+    const client = new CoralNetClient({ apiUrl: `http://127.0.0.1:${port}/api/`, token: '0123456789abcdef0123456789abcdef01234567', retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 }, onEvent: (event) => events.push(event) });
+    t.after(() => client.close());
+    await assert.rejects(client.deploy(1, [{ url: 'https://example.org/a.jpg', points: [{ row: 1, column: 1 }] }]), (error: unknown) => {
+      assert.ok(error instanceof NetworkError && error.neverSent, String(error));
+      assert.match(error.message, /no answer from 127\.0\.0\.1:\d+ \(ECONNREFUSED.*\): nothing was sent\. Check the API address \(--api; CoralNet's is https:\/\/coralnet\.ucsd\.edu\/api\/\)/);
+      return true;
+    });
+    assert.equal(events.filter((e) => e.type === 'retry').length, 2, 'tried three times');
   });
 });

@@ -384,7 +384,8 @@ export class CoralNetClient {
           continue;
         }
         if (!(error instanceof ServerError || error instanceof NetworkError)) throw error;
-        const lost = await this.findJobOfLostDeploy(endpoint, error, signal);
+        // A deploy that never reached the server made no job: nothing to look for.
+        const lost = error instanceof NetworkError && error.neverSent ? undefined : await this.findJobOfLostDeploy(endpoint, error, signal);
         if (lost) return lost;
         if (attempt >= this.#retry.attempts) throw error;
         await this.backoff(endpoint, attempt, error.message, error.status, signal);
@@ -499,7 +500,12 @@ export class CoralNetClient {
       } catch (error) {
         if (error instanceof CoralNetError) throw error;
         options.signal?.throwIfAborted();
-        failure = new NetworkError(`${endpoint}: no answer from ${url.host} (${describeNetworkError(error)}).`, endpoint);
+        const neverSent = NOT_CONNECTED.has(codeOf(error) ?? '');
+        failure = new NetworkError(
+          `${endpoint}: no answer from ${url.host} (${describeNetworkError(error)})${neverSent ? `: nothing was sent. Check the API address (--api; CoralNet's is ${CORALNET_API}) and this machine's network.` : '.'}`,
+          endpoint,
+          neverSent,
+        );
       }
       if (!options.retrySafe || attempt >= this.#retry.attempts) throw failure;
       await this.backoff(endpoint, attempt, failure.message, status, options.signal);
@@ -612,6 +618,11 @@ function checkShape<S extends z.ZodType>(endpoint: string, res: RawResponse, sch
   }
   return parsed.data;
 }
+
+/** Errors of a connection that was never made: the request did not reach the server. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
 
 function describeNetworkError(error: unknown): string {
   if (error instanceof Error) {

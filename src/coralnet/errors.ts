@@ -80,6 +80,14 @@ export class ServerError extends CoralNetError {
 /** No answer: connection refused or dropped, DNS failure, time-out. */
 export class NetworkError extends CoralNetError {
   override name = 'NetworkError';
+  constructor(
+    message: string,
+    endpoint: string,
+    /** The request never reached the server (no connection was made): nothing it asked for was done. */
+    readonly neverSent = false,
+  ) {
+    super(message, endpoint);
+  }
 }
 
 /** An answer whose status or shape the protocol does not have: a changed server, or a proxy page. */
