@@ -440,4 +440,23 @@ describe('client: faults', () => {
     });
     assert.equal(events.filter((e) => e.type === 'retry').length, 2, 'tried three times');
   });
+
+  test('the images a running job has done, as its status answers say, until it is finished', async (t) => {
+    const { painted, sim, requests } = await setUp(t, { imageMs: 300, workers: 1 }, 4);
+    const client = new CoralNetClient({ apiUrl: sim.url, token: sim.token, retry: fastRetry, windows: roomy });
+    t.after(() => client.close());
+    const job = await client.deploy(1, requests(painted));
+    let status = await client.status(job);
+    while (!status.finished && status.successes + status.failures === 0) {
+      await sleep(50);
+      status = await client.status(job);
+    }
+    assert.ok(!status.finished);
+    assert.equal(client.imagesDoneInRunningJobs, status.successes + status.failures);
+    while (!status.finished) {
+      await sleep(50);
+      status = await client.status(job);
+    }
+    assert.equal(client.imagesDoneInRunningJobs, 0, 'a finished job is counted by its written images, not here');
+  });
 });

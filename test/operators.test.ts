@@ -81,6 +81,9 @@ test('the progress line', () => {
   // Resumed, and waiting out a 429: the images of the runs before count as done, not in the rate.
   const resumed = progressLine({ total: 175_000, done: 1204, failed: 3, inFlight: 500, activeJobs: 5, points: 36_120, alreadyWritten: 100_000, waiting: 'throttled by the server (429), waiting 12 s', startedAt: 0 }, 60_000 * 3);
   assert.equal(resumed, '101,204/175,000 done (100,000 before this run) · 3 failed · 500 in flight · 5 jobs · 402/min · ETA 3h03m · throttled by the server (429), waiting 12 s');
+  // Minutes into a run on the real server, no job's result is in yet: the jobs' status answers move the line.
+  const early = progressLine({ total: 175_000, done: 0, failed: 0, inFlight: 500, activeJobs: 5, points: 0, inRunningJobs: 120, startedAt: 0 }, 60_000 * 4);
+  assert.equal(early, '0/175,000 done · 120 done in running jobs · 0 failed · 500 in flight · 5 jobs · 30/min · ETA 97h09m');
 });
 
 test('given points: read from Name,Row,Column, matched by name; missing or outside points fail the image', async (t) => {

@@ -137,6 +137,8 @@ export class CoralNetClient {
   /** Every job id seen on the server for this user: what a lost deploy's job is not. */
   #knownJobIds: Set<string> | undefined;
   #deployTurn: Promise<unknown> = Promise.resolve();
+  /** Images done in each job still running, as its last status said. */
+  readonly #underway = new Map<string, number>();
   /** Jobs that said finished and never gave a result: each holds a slot on the server. */
   readonly #stuckJobs: string[] = [];
   /** Aborted by `close`: no request is tried again after the run ended. */
@@ -315,13 +317,16 @@ export class CoralNetClient {
     const endpoint = `GET /api/deploy_job/${job.id}/status/`;
     const res = await this.call(endpoint, job.statusUrl, { retrySafe: true, signal });
     if (res.status === 303) {
+      this.#underway.delete(job.id);
       this.finished(job);
       return { finished: true, resultUrl: this.followLocation(endpoint, res).href };
     }
     if (res.status === 200) {
       const { attributes } = parseBody(endpoint, res, statusBodySchema).data[0]!;
+      this.#underway.set(job.id, attributes.successes + attributes.failures);
       return { finished: false, ...attributes };
     }
+    this.#underway.delete(job.id);
     if (res.status === 404) this.finished(job);
     throw this.errorFor(endpoint, res);
   }
@@ -355,6 +360,13 @@ export class CoralNetClient {
       }
       await sleep(intervalMs, signal);
     }
+  }
+
+  /** Images the server has done in jobs that are still running, as their last status answers said. */
+  get imagesDoneInRunningJobs(): number {
+    let n = 0;
+    for (const done of this.#underway.values()) n += done;
+    return n;
   }
 
   /** Closes the connection pool (when the client made it); requests still under way end at once. */

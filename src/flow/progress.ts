@@ -11,12 +11,15 @@ export interface Progress {
   alreadyWritten?: number;
   /** What the run is waiting for now (throttled, a server error, the job limit), if anything. */
   waiting?: string;
+  /** Images the server has done in jobs still running (their status answers): done, not yet written. */
+  inRunningJobs?: number;
   startedAt: number;
 }
 
+/** Images per minute of this run: written, and done by the server in jobs still running. */
 export function imagesPerMinute(p: Progress, now = Date.now()): number {
   const minutes = (now - p.startedAt) / 60_000;
-  return minutes > 0 ? (p.done + p.failed) / minutes : 0;
+  return minutes > 0 ? (p.done + p.failed + (p.inRunningJobs ?? 0)) / minutes : 0;
 }
 
 function clock(seconds: number): string {
@@ -28,19 +31,23 @@ function clock(seconds: number): string {
 }
 
 /**
- * `1,204/175,000 done · 3 failed · 500 in flight · 5 jobs · 412/min · ETA 7h04m`, with what the run
+ * `1,204/175,000 done · 3 failed · 500 in flight · 5 jobs · 412/min · ETA 7h04m`, with the images
+ * the server has done in jobs still running (from their status answers, so that the line moves
+ * before a job's result is in), and what the run
  * waits for at the end (`· throttled by the server (429), waiting 12 s`). A resumed run counts the
  * images written before among the done (`… done (100,000 before this run) · …`).
  */
 export function progressLine(p: Progress, now = Date.now()): string {
   const rate = imagesPerMinute(p, now);
   const before = p.alreadyWritten ?? 0;
-  const finished = p.done + p.failed + before;
+  const running = p.inRunningJobs ?? 0;
+  const finished = p.done + p.failed + before + running;
   const total = p.total === undefined ? '' : `/${p.total.toLocaleString('en')}`;
   const eta = p.total !== undefined && rate > 0 ? ` · ETA ${clock(((p.total - finished) / rate) * 60)}` : '';
   const earlier = before > 0 ? ` (${before.toLocaleString('en')} before this run)` : '';
   const waiting = p.waiting === undefined ? '' : ` · ${p.waiting}`;
-  return `${(p.done + before).toLocaleString('en')}${total} done${earlier} · ${p.failed} failed · ${p.inFlight} in flight · ${p.activeJobs} jobs · ${Math.round(rate)}/min${eta}${waiting}`;
+  const serverSide = running > 0 ? ` · ${running.toLocaleString('en')} done in running jobs` : '';
+  return `${(p.done + before).toLocaleString('en')}${total} done${earlier}${serverSide} · ${p.failed} failed · ${p.inFlight} in flight · ${p.activeJobs} jobs · ${Math.round(rate)}/min${eta}${waiting}`;
 }
 
 /** Redraws the progress line on a terminal every `everyMs`; does nothing when `stream` is not one. */

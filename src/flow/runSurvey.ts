@@ -379,7 +379,7 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
     },
   };
   const stopProgress = showProgress(
-    () => ({ ...progress, inFlight: credits.inUse, activeJobs: client.gate.jobs.active, waiting: watch.now() }),
+    () => ({ ...progress, inFlight: credits.inUse, activeJobs: client.gate.jobs.active, inRunningJobs: client.imagesDoneInRunningJobs, waiting: watch.now() }),
     options.progressStream ?? process.stderr,
   );
   const failures: Record<string, number> = { ...earlier.failures };
