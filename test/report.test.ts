@@ -37,6 +37,15 @@ async function annotatedSurvey(t: { after: (fn: () => Promise<void>) => void }) 
   return { root, folder, summary };
 }
 
+test('label colours are chosen by the code: the same whatever the order or frequency, distinct within a survey', () => {
+  const codes = ['TURF', 'CORAL', 'SAND', 'CCA', 'MA'];
+  const colours = labelColours(codes);
+  assert.deepEqual([...labelColours([...codes].reverse())].sort(), [...colours].sort());
+  assert.equal(new Set(colours.values()).size, codes.length);
+  // A code's colour does not move when codes it shares no slot with come and go.
+  assert.equal(labelColours(['TURF']).get('TURF'), labelColours(['TURF', 'CORAL']).get('TURF'));
+});
+
 test('overlays: a ring in the label colour at each point, the point itself left visible, sizes scaled to the image', async (t) => {
   const root = await tempFolder(t);
   const file = join(root, 'sand.png');
@@ -91,6 +100,10 @@ test('the report: summary, failures, cover per window, map, labels and gallery c
   assert.match(html, /<td>is not an image that can be read \(JPEG, PNG, TIFF or WebP\)<\/td><td>1<\/td>/);
   assert.match(html, new RegExp(`<b>${Math.round(summary.imagesPerMinute).toLocaleString('en')}</b>images per minute`));
   assert.equal((html.match(/<circle /g) ?? []).length, 24);
+  // The legend's colours are the codes' own, as in the overlays.
+  const swatches = [...html.matchAll(/<li><span class="swatch" style="background:(#[0-9A-Fa-f]{6})"><\/span>(\w+)<\/li>/g)].map(([, colour, code]) => [code!, colour!] as const);
+  const legend = new Map(swatches);
+  assert.deepEqual(legend, labelColours(legend.keys()));
   // South and west written as such; a short run in seconds; the file's name, not its path.
   assert.match(html, /149\.75\d*° E to 149\.75\d*° E, 17\.5\d*° S to 17\.4\d*° S<\/text>/);
   assert.match(html, /<div><b>\d+ s<\/b>time taken<\/div>/);

@@ -17,7 +17,7 @@ export interface OverlayOptions {
 export async function writeOverlays(options: OverlayOptions): Promise<{ drawn: number; missing: string[] }> {
   const codes = new Set<string>();
   for await (const image of readAnnotatedImages(options.input)) for (const label of image.labels) codes.add(label);
-  const colours = labelColours([...codes].sort());
+  const colours = labelColours(codes);
   let drawn = 0;
   const missing: string[] = [];
   for await (const line of createInterface({ input: createReadStream(options.input), crlfDelay: Infinity })) {

@@ -1,12 +1,35 @@
 /**
- * Display colours of labels for overlays and charts: distinct from each other and from reef
- * colours, so that a ring stays visible on the substrate it marks.
+ * Display colours of labels for overlays, charts and review categories: one colour per label code,
+ * the same in every picture of a survey and, as far as the palette allows, across surveys — chosen
+ * by the code itself, not by how often it occurs. The palette is safe for colour-blind eyes
+ * (Okabe and Ito's colours) and kept apart from reef colours (no greens or browns), so that a ring
+ * stays visible on the substrate it marks.
  */
-const PALETTE = ['#1f77b4', '#ff00ff', '#ffd700', '#00e5ff', '#e6194b', '#3cb44b', '#911eb4', '#f58231', '#000075', '#ffffff', '#808000', '#9a6324'];
+const PALETTE = ['#E69F00', '#56B4E9', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#FFFFFF', '#000000', '#FF00FF', '#00E5FF'];
 
-/** One colour per label code, in the order the codes are given. */
+/** FNV-1a of a label code: where in the palette its colour is. */
+function slotOf(code: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < code.length; i++) h = Math.imul(h ^ code.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % PALETTE.length;
+}
+
+/**
+ * One colour per label code, by the code: codes in name order each take their palette slot, or
+ * the next one free when two codes share it (and again from the start past ten codes).
+ * @example labelColours(['TURF', 'CORAL']).get('TURF') // the same for any set of codes that TURF shares no slot with
+ */
 export function labelColours(codes: Iterable<string>): Map<string, string> {
-  return new Map([...codes].map((code, i) => [code, PALETTE[i % PALETTE.length]!]));
+  const colours = new Map<string, string>();
+  const taken = new Set<number>();
+  for (const code of [...new Set(codes)].sort()) {
+    if (taken.size === PALETTE.length) taken.clear();
+    let slot = slotOf(code);
+    while (taken.has(slot)) slot = (slot + 1) % PALETTE.length;
+    taken.add(slot);
+    colours.set(code, PALETTE[slot]!);
+  }
+  return colours;
 }
 
 export function escapeXml(text: string): string {
