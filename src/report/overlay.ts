@@ -17,15 +17,23 @@ export function ringSize(width: number, height: number): { radius: number; strok
   return { radius, stroke: Math.max(2, Math.round(radius / 4)), font: Math.round(radius * 1.4) };
 }
 
-/** The SVG layer of rings and codes for an image of `width` × `height`. */
-export function pointsLayer(width: number, height: number, points: readonly LabelledPoint[], colours: ReadonlyMap<string, string>): string {
-  const { radius, stroke, font } = ringSize(width, height);
+/**
+ * The SVG layer of rings and codes for an image of `width` × `height`. `sizes` overrides the
+ * ring's (a picture shown smaller than the photo needs larger marks to stay legible).
+ */
+export function pointsLayer(width: number, height: number, points: readonly LabelledPoint[], colours: ReadonlyMap<string, string>, sizes = ringSize(width, height)): string {
+  const { radius, stroke, font } = sizes;
   const marks = points.map(({ row, column, label }) => {
     const colour = colours.get(label) ?? '#ffffff';
+    // The code beside its ring, on the side with room for it, and never cut by the top or bottom.
+    const textWidth = font * 0.65 * label.length;
+    const right = column + radius + stroke + textWidth <= width;
+    const x = right ? column + radius + stroke : column - radius - stroke;
+    const y = Math.min(height - 2, Math.max(font, row + font / 3));
     return (
       `<circle cx="${column}" cy="${row}" r="${radius}" fill="none" stroke="#000" stroke-width="${stroke + 2}"/>` +
       `<circle cx="${column}" cy="${row}" r="${radius}" fill="none" stroke="${colour}" stroke-width="${stroke}"/>` +
-      `<text x="${column + radius + stroke}" y="${row + font / 3}" font-family="sans-serif" font-weight="bold" font-size="${font}" fill="${colour}" stroke="#000" stroke-width="${Math.max(1, stroke / 2)}" paint-order="stroke">${escapeXml(label)}</text>`
+      `<text x="${x}" y="${y}" text-anchor="${right ? 'start' : 'end'}" font-family="sans-serif" font-weight="bold" font-size="${font}" fill="${colour}" stroke="#000" stroke-width="${Math.max(1, stroke / 2)}" paint-order="stroke">${escapeXml(label)}</text>`
     );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${marks.join('')}</svg>`;

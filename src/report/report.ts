@@ -74,14 +74,14 @@ function duration(seconds: number): string {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 }
 
-function stackedBars(id: string, rows: CoverRow[], codes: string[], colours: Map<string, string>): string {
+function stackedBars(id: string, rows: CoverRow[], codes: string[], colours: Map<string, string>, xTitle: string): string {
   const width = 900;
-  const height = 300;
-  const left = 60;
+  const height = 320;
+  const left = 70;
   // Windows of one day are named by their time alone.
-  const oneDay = rows.length > 0 && rows.every((r) => /^\d{4}-\d{2}-\d{2} /.test(r.key) && r.key.slice(0, 10) === rows[0]!.key.slice(0, 10));
+  const oneDay = rows.length > 0 && rows.every((r) => /^\d{4}-\d{2}-\d{2}[ T]/.test(r.key) && r.key.slice(0, 10) === rows[0]!.key.slice(0, 10));
   const tickText = (key: string): string => (oneDay ? key.slice(11) : key);
-  const bottom = 60;
+  const bottom = 80;
   const barWidth = Math.max(2, (width - left) / Math.max(1, rows.length));
   const bars = rows.map((row, i) => {
     let y = height - bottom;
@@ -92,15 +92,20 @@ function stackedBars(id: string, rows: CoverRow[], codes: string[], colours: Map
       return h > 0 ? `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth * 0.9).toFixed(1)}" height="${h.toFixed(1)}" fill="${colours.get(code)}" data-label="${escapeXml(code)}"><title>${escapeXml(row.key)}: ${escapeXml(code)} ${fmt(row.labels[code] ?? 0)} %</title></rect>` : '';
     });
     const tick = rows.length <= 24 || i % Math.ceil(rows.length / 12) === 0 ? `<text x="${x + barWidth / 2}" y="${height - bottom + 14}" font-size="10" text-anchor="end" transform="rotate(-35 ${x + barWidth / 2} ${height - bottom + 14})">${escapeXml(tickText(row.key))}</text>` : '';
-    return `<g class="bar" data-key="${escapeXml(row.key)}">${segments.join('')}${tick}</g>`;
+    // How many photos the bar stands for: a bar of one photo is not as sure as a bar of fifty.
+    const count = rows.length <= 40 ? `<text class="count" x="${(x + barWidth * 0.45).toFixed(1)}" y="${height - bottom - (height - bottom - 10) - 2}" font-size="9" text-anchor="middle" fill="#456">${row.images}</text>` : '';
+    return `<g class="bar" data-key="${escapeXml(row.key)}" data-images="${row.images}"><title>${escapeXml(row.key)}: ${row.images} ${row.images === 1 ? 'photo' : 'photos'}</title>${segments.join('')}${tick}${count}</g>`;
   });
+  const titles =
+    `<text x="14" y="${(height - bottom) / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 14 ${(height - bottom) / 2})">% of points (top label)</text>` +
+    `<text x="${left + (width - left) / 2}" y="${height - 4}" font-size="11" text-anchor="middle">${escapeXml(xTitle)}; the number above each bar: its photos</text>`;
   const axis = [0, 25, 50, 75, 100]
     .map((p) => {
       const y = height - bottom - (p / 100) * (height - bottom - 10);
       return `<line x1="${left}" x2="${width}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${left - 4}" y="${y + 4}" font-size="10" text-anchor="end">${p}%</text>`;
     })
     .join('');
-  return `<svg id="${id}" viewBox="0 0 ${width} ${height}" role="img" data-bars="${rows.length}">${axis}${bars.join('')}</svg>`;
+  return `<svg id="${id}" viewBox="0 0 ${width} ${height}" role="img" data-bars="${rows.length}">${axis}${titles}${bars.join('')}</svg>`;
 }
 
 function scatterMap(points: MapPoint[], colours: Map<string, string>): string {
@@ -220,7 +225,7 @@ svg{width:100%;height:auto}ul.legend{list-style:none;padding:0;display:flex;flex
 figure{margin:0}figure img{width:100%;border-radius:4px}figcaption{font-size:.85rem;color:#456}
 table{border-collapse:collapse}td,th{padding:.2rem .8rem;text-align:left;border-bottom:1px solid #eee}
 </style></head><body>
-<h1>Machine annotations: ${escapeXml(options.input)}</h1>
+<h1>Machine annotations: ${escapeXml(basename(options.input))}</h1>
 <section id="summary"><h2>Run</h2><div class="summary">
 <div><b>${fmt(total, 0)}</b>images annotated</div><div><b>${fmt(points, 0)}</b>points</div><div><b>${fmt(failed, 0)}</b>images failed</div>
 ${run.seconds !== undefined ? `<div><b>${duration(run.seconds)}</b>time taken</div>` : ''}${run.imagesPerMinute !== undefined ? `<div><b>${fmt(run.imagesPerMinute, 0)}</b>images per minute</div>` : ''}
@@ -228,7 +233,7 @@ ${run.seconds !== undefined ? `<div><b>${duration(run.seconds)}</b>time taken</d
 ${reasons.size > 0 ? `<table id="failures"><tr><th>Why images failed</th><th>Images</th></tr>${[...reasons].map(([r, n]) => `<tr><td>${escapeXml(r)}</td><td>${n}</td></tr>`).join('')}</table>` : '<p>No image failed.</p>'}
 </section>
 <section><h2>Cover ${byTime ? `over time (${fmt(windowMs / 60_000)}-minute windows of the photos' EXIF time, from ${new Date(firstSecond * 1000).toISOString().slice(0, 10)})` : 'by site (folder)'}</h2>
-<ul class="legend">${legend}</ul>${stackedBars('cover-chart', coverRows, codes, colours)}</section>
+<ul class="legend">${legend}</ul>${stackedBars('cover-chart', coverRows, codes, colours, byTime ? 'Time window (start)' : 'Site (folder)')}</section>
 <section><h2>Where the photos are</h2>${mapPoints.length > 0 ? `<p>Each photo at its GPS position, in the colour of its most frequent label (stronger for a larger share).</p>${scatterMap(mapPoints, colours)}` : '<p id="no-gps">No photo has a GPS position.</p>'}</section>
 <section><h2>Labels over the whole survey</h2>${labelBars(new Map(codes.map((c) => [c, totals.get(c)!])), points, colours)}</section>
 <section><h2>Sample photos with their machine points</h2><ul class="legend">${legend}</ul>
