@@ -363,13 +363,13 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
   const earlierServer: ServerTally = earlier.server ?? { throttled: 0, retries: 0, serverErrors: 0, waitSeconds: 0 };
   // Jobs sent after that checkpoint, and the one whose id the crash kept from the journal.
   let jobsSent = (previous?.sentSinceCheckpoint ?? 0) + (recovery.found ? 1 : 0);
-  // Deploys are named by the run that sent them and their number in it.
-  const runNumber = previous ? previous.resumes + 1 : 0;
+  // Deploys are named by the run that sent them (its start time) and their number in it.
+  const runTag = started.toString(36);
   const deployIds = new WeakMap<PlannedImage[], string>();
   let deploys = 0;
   const hooks: DeployHooks = {
     beforeSend: (images, knownMax) => {
-      const deploy = `${runNumber}.${deploys++}`;
+      const deploy = `${runTag}.${deploys++}`;
       deployIds.set(images, deploy);
       return journal.record({ t: 'sending', deploy, images, knownMax });
     },
