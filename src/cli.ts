@@ -100,8 +100,10 @@ Commands:
       cover from humans beside the machine's, per image and label group (agreement.cover.csv).
 
   reefstream report --in results.ndjson --out report/ [--images DIR] [--errors FILE] [--samples 12]
-      A self-contained HTML page: run summary, cover over time or by site, a GPS scatter, the
-      label distribution, and sample photos (from --images, else their URLs) with their points.
+                    [--groups groups.csv|groups.json]
+      A self-contained HTML page: run summary, cover over time or by site (of label groups with
+      --groups), a GPS scatter, the label distribution, and sample photos (from --images, else
+      their URLs) with their points.
 
   reefstream overlay --in results.ndjson --images DIR --out DIR
       Each photo with its machine points drawn on it (a ring and the label code, coloured by label).
@@ -257,6 +259,7 @@ const reportSchema = z.object({
   images: z.string().optional(),
   errors: z.string().optional(),
   samples: count.max(100).default(12),
+  groups: z.string().optional(),
 });
 
 const overlaySchema = z.object({
@@ -580,7 +583,7 @@ async function review(args: string[]): Promise<void> {
 
 async function report(args: string[]): Promise<void> {
   const o = parse('report', args, reportSchema);
-  const file = await writeReport({ input: o.in, out: o.out, images: o.images, errors: o.errors, samples: o.samples });
+  const file = await writeReport({ input: o.in, out: o.out, images: o.images, errors: o.errors, samples: o.samples, groups: o.groups ? await readLabelGroups(o.groups) : undefined });
   process.stdout.write(`report: ${file}\n`);
 }
 

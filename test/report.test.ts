@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { paintSurvey } from '../src/demo/syntheticSurvey.js';
@@ -75,6 +76,22 @@ test('reefstream overlay: every annotated photo drawn, by its name', async (t) =
   assert.deepEqual(missing, []);
   const meta = await sharp(join(root, 'overlays', 'IMG_0001.jpg')).metadata();
   assert.deepEqual([meta.width, meta.height], [320, 320]);
+});
+
+test('report --groups: the cover chart stacks label groups, and the points in no group', async (t) => {
+  const { root, folder } = await annotatedSurvey(t);
+  await writeFile(join(root, 'groups.csv'), 'code,group\nCORAL,Live coral\nCCA,Live coral\nMA,Algae\nTURF,Algae\n');
+  const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+  const result = spawnSync(process.execPath, [cli, 'report', '--in', join(root, 'results.ndjson'), '--out', join(root, 'grouped'), '--images', folder, '--samples', '2', '--groups', join(root, 'groups.csv')], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  const html = await readFile(join(root, 'grouped', 'index.html'), 'utf8');
+  const legend = /<ul class="legend" id="group-legend">(.*?)<\/ul>/.exec(html)?.[1] ?? '';
+  assert.deepEqual([...legend.matchAll(/<\/span>([^<]+)<\/li>/g)].map((m) => m[1]), ['Algae', 'Live coral', 'in no group']);
+  // Each bar's groups add up to the whole bar.
+  const bar = /<g class="bar"[^>]*>(.*?)<\/g>/.exec(html)![1]!;
+  const shares = [...bar.matchAll(/data-label="([^"]+)"><title>[^<]*: [^<]* ([\d.]+) %<\/title>/g)].map((m) => [m[1], Number(m[2])] as const);
+  assert.ok(shares.every(([label]) => ['Algae', 'Live coral', 'in no group'].includes(label!)), JSON.stringify(shares));
+  assert.ok(Math.abs(shares.reduce((sum, [, share]) => sum + share, 0) - 100) < 0.5, JSON.stringify(shares));
 });
 
 test('the report: summary, failures, cover per window, map, labels and gallery carry their data', async (t) => {

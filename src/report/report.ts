@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { lastValueFrom, toArray } from 'rxjs';
 import { readAnnotatedImages } from '../cover/coverFile.js';
+import type { LabelGroups } from '../cover/labelGroups.js';
 import { exifSeconds, percentCover, type CoverRow } from '../cover/percentCover.js';
 import { pull } from '../flow/credits.js';
 import { reasonKind } from '../flow/runSurvey.js';
@@ -28,6 +29,8 @@ export interface ReportOptions {
   run?: string;
   /** Photos in the gallery. Default 12. */
   samples?: number;
+  /** Label groups ("Live coral", "Algae"): the cover chart shows them instead of label codes. */
+  groups?: LabelGroups;
 }
 
 interface MapPoint {
@@ -74,7 +77,7 @@ function duration(seconds: number): string {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 }
 
-function stackedBars(id: string, rows: CoverRow[], codes: string[], colours: Map<string, string>, xTitle: string): string {
+function stackedBars(id: string, rows: CoverRow[], codes: string[], colours: Map<string, string>, xTitle: string, shareOf: (row: CoverRow, code: string) => number = (row, code) => row.labels[code] ?? 0): string {
   const width = 900;
   const height = 320;
   const left = 70;
@@ -87,9 +90,10 @@ function stackedBars(id: string, rows: CoverRow[], codes: string[], colours: Map
     let y = height - bottom;
     const x = left + i * barWidth;
     const segments = codes.map((code) => {
-      const h = ((row.labels[code] ?? 0) / 100) * (height - bottom - 10);
+      const share = shareOf(row, code);
+      const h = (share / 100) * (height - bottom - 10);
       y -= h;
-      return h > 0 ? `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth * 0.9).toFixed(1)}" height="${h.toFixed(1)}" fill="${colours.get(code)}" data-label="${escapeXml(code)}"><title>${escapeXml(row.key)}: ${escapeXml(code)} ${fmt(row.labels[code] ?? 0)} %</title></rect>` : '';
+      return h > 0 ? `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth * 0.9).toFixed(1)}" height="${h.toFixed(1)}" fill="${colours.get(code)}" data-label="${escapeXml(code)}"><title>${escapeXml(row.key)}: ${escapeXml(code)} ${fmt(share)} %</title></rect>` : '';
     });
     const tick = rows.length <= 24 || i % Math.ceil(rows.length / 12) === 0 ? `<text x="${x + barWidth / 2}" y="${height - bottom + 14}" font-size="10" text-anchor="end" transform="rotate(-35 ${x + barWidth / 2} ${height - bottom + 14})">${escapeXml(tickText(row.key))}</text>` : '';
     // How many photos the bar stands for: a bar of one photo is not as sure as a bar of fifty.
@@ -161,7 +165,14 @@ export async function writeReport(options: ReportOptions): Promise<string> {
   const byTime = Number.isFinite(firstSecond);
   // About 100 bars over the survey's time span, one minute at the least.
   const windowMs = byTime ? Math.max(60_000, Math.ceil((lastSecond - firstSecond + 1) / 100 / 60) * 60_000) : 60_000;
-  const coverRows = await lastValueFrom(pull(readAnnotatedImages(options.input)).pipe(percentCover({ by: byTime ? 'window' : 'folder', windowMs }), toArray()));
+  const coverRows = await lastValueFrom(pull(readAnnotatedImages(options.input)).pipe(percentCover({ by: byTime ? 'window' : 'folder', windowMs, groups: options.groups }), toArray()));
+  // With label groups, the cover chart stacks the groups, and the points in none as one more.
+  const OTHER = 'in no group';
+  const groupNames = options.groups === undefined ? [] : [...new Set(options.groups.values())].sort();
+  const chartCodes = options.groups === undefined ? codes : [...groupNames, OTHER];
+  const chartColours = options.groups === undefined ? colours : labelColours(chartCodes);
+  const shareOf = (row: CoverRow, code: string): number =>
+    options.groups === undefined ? (row.labels[code] ?? 0) : code === OTHER ? Math.max(0, 100 - groupNames.reduce((sum, g) => sum + (row.groups[g] ?? 0), 0)) : (row.groups[code] ?? 0);
 
   // Second pass: the photos on the map (at most ~3000) and the gallery samples, evenly spaced.
   const mapStride = Math.max(1, Math.ceil(withGps / 3000));
@@ -208,7 +219,8 @@ export async function writeReport(options: ReportOptions): Promise<string> {
   const failed = [...reasons.values()].reduce((a, b) => a + b, 0);
   const runFile = options.run ?? `${base(options.input)}.run.json`;
   const run = (await exists(runFile)) ? (JSON.parse(await readFile(runFile, 'utf8')) as RunSummaryFile) : {};
-  const legend = codes.map((code) => `<li><span class="swatch" style="background:${colours.get(code)}"></span>${escapeXml(code)}</li>`).join('');
+  const legendOf = (names: string[], palette: Map<string, string>): string => names.map((name) => `<li><span class="swatch" style="background:${palette.get(name)}"></span>${escapeXml(name)}</li>`).join('');
+  const legend = legendOf(codes, colours);
   const data = { images: total, points, failed, labels: Object.fromEntries(codes.map((c) => [c, totals.get(c)])), cover: coverRows, map: mapPoints.length, gallery: figures.length };
 
   const html = `<!doctype html>
@@ -233,7 +245,7 @@ ${run.seconds !== undefined ? `<div><b>${duration(run.seconds)}</b>time taken</d
 ${reasons.size > 0 ? `<table id="failures"><tr><th>Why images failed</th><th>Images</th></tr>${[...reasons].map(([r, n]) => `<tr><td>${escapeXml(r)}</td><td>${n}</td></tr>`).join('')}</table>` : '<p>No image failed.</p>'}
 </section>
 <section><h2>Cover ${byTime ? `over time (${fmt(windowMs / 60_000)}-minute windows of the photos' EXIF time, from ${new Date(firstSecond * 1000).toISOString().slice(0, 10)})` : 'by site (folder)'}</h2>
-<ul class="legend">${legend}</ul>${stackedBars('cover-chart', coverRows, codes, colours, byTime ? 'Time window (start)' : 'Site (folder)')}</section>
+<ul class="legend"${options.groups ? ' id="group-legend"' : ''}>${legendOf(chartCodes, chartColours)}</ul>${stackedBars('cover-chart', coverRows, chartCodes, chartColours, byTime ? 'Time window (start)' : 'Site (folder)', shareOf)}</section>
 <section><h2>Where the photos are</h2>${mapPoints.length > 0 ? `<p>Each photo at its GPS position, in the colour of its most frequent label (stronger for a larger share).</p>${scatterMap(mapPoints, colours)}` : '<p id="no-gps">No photo has a GPS position.</p>'}</section>
 <section><h2>Labels over the whole survey</h2>${labelBars(new Map(codes.map((c) => [c, totals.get(c)!])), points, colours)}</section>
 <section><h2>Sample photos with their machine points</h2><ul class="legend">${legend}</ul>
