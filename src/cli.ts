@@ -68,6 +68,8 @@ Commands:
       --image-size WxH        every image has this size: do not read the images
       --max-attempts N        sends of an image whose download failed (default 3)
       --no-metadata           leave out Date, Aux1-5, Latitude, Longitude
+      --aux-from-folders      Aux1-Aux5 from the subfolders a photo is in (site1/T2/IMG_1.JPG:
+                              Aux1 site1, Aux2 T2), for photos the source gives no Aux values
       --burst N/PERIOD, --sustained N/PERIOD, --job-slots N   the server's limits, if not CoralNet's
       --cover FILE            percent cover CSV from the NDJSON when the run ends (needs --ndjson);
                               --cover-by, --window and --groups as for reefstream cover
@@ -206,6 +208,7 @@ const runSchema = z.object({
   'image-size': imageSize.optional(),
   'max-attempts': count.max(10).default(3),
   'no-metadata': z.boolean().optional(),
+  'aux-from-folders': z.boolean().optional(),
   burst: rate.optional(),
   sustained: rate.optional(),
   'job-slots': count.optional(),
@@ -273,7 +276,7 @@ const demoSchema = z.object({
   images: count.max(10_000).default(250),
 });
 
-const FLAGS = new Set(['gps', 'sorted']);
+const FLAGS = new Set(['gps', 'sorted', 'aux-from-folders']);
 
 function stringOptions(names: string[]): ParseArgsConfig['options'] {
   return Object.fromEntries(names.map((name) => [name, { type: name.startsWith('no-') || FLAGS.has(name) ? ('boolean' as const) : ('string' as const) }]));
@@ -509,6 +512,7 @@ async function run(args: string[]): Promise<void> {
     imageSize: o['image-size'],
     maxAttempts: o['max-attempts'],
     metadata: o['no-metadata'] !== true,
+    auxFromFolders: o['aux-from-folders'] === true,
     windows,
     jobSlots: o['job-slots'],
     log: (line) => process.stderr.write(`${line}\n`),

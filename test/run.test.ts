@@ -138,3 +138,16 @@ test('a local folder for the real CoralNet needs --url-prefix; a wrong token sto
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr, 'reefstream run: --classifier "one": is a classifier id, a whole number (see the classifier page on CoralNet)\n');
 });
+
+test('reefstream run --aux-from-folders: Aux1 and Aux2 from the site and transect folders', async (t) => {
+  const root = await tempFolder(t);
+  const folder = join(root, 'survey');
+  await paintSurvey(join(folder, 'site1', 'T2'), 2, { width: 64, height: 64, blockRows: 2, blockColumns: 2 });
+  await paintSurvey(folder, 1, { width: 64, height: 64, blockRows: 2, blockColumns: 2, seed: 'top' });
+  const sim = await simulator(t);
+  const out = join(root, 'results.csv');
+  const result = await reefstream(['run', '--api', sim.url, '--classifier', '1', '--source', folder, '--points', 'random:2', '--aux-from-folders', '--out', out, '--burst', '600/60s', '--sustained', '6000/1h'], { CORALNET_TOKEN: sim.token });
+  assert.equal(result.status, 0, result.stderr);
+  const rows = csvRows(await readFile(out, 'utf8'));
+  assert.deepEqual([...new Set(rows.map((r) => [r.Name, r.Aux1, r.Aux2, r.Aux3].join('|')))], ['IMG_0001.jpg|||', 'site1/T2/IMG_0001.jpg|site1|T2|', 'site1/T2/IMG_0002.jpg|site1|T2|']);
+});

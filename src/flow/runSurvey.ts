@@ -71,6 +71,8 @@ export interface SurveyOptions {
   imagesFolder?: string;
   /** Date, Aux1–5, Latitude, Longitude columns. Default true. */
   metadata?: boolean;
+  /** Aux1–Aux5 from the folders of an image's name (`site1/T2/IMG_1.JPG`), where the source gives none. */
+  auxFromFolders?: boolean;
   /** Every image has this size: no probing (EXIF columns stay empty). */
   imageSize?: { width: number; height: number };
   /** Times an image is sent at most. Default 3. */
@@ -146,6 +148,13 @@ async function countImages(source: ImageSource): Promise<number | undefined> {
   let n = 0;
   for await (const image of imagesOf(source)) if (image) n++;
   return n;
+}
+
+/** Aux1–Aux5 from the folders of a name: `site1/T2/IMG_1.JPG` → Aux1 `site1`, Aux2 `T2` (five at most). */
+export function auxFromFolders(name: string): ImageRef['aux'] | undefined {
+  const folders = name.split('/').slice(0, -1).slice(0, 5);
+  if (folders.length === 0) return undefined;
+  return Object.fromEntries(folders.map((folder, i) => [`Aux${i + 1}`, folder]));
 }
 
 /**
@@ -310,6 +319,7 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
     seed: String(options.seed ?? 1),
     metadata,
     ndjson: options.ndjson ?? null,
+    ...(options.auxFromFolders ? { auxFromFolders: true } : {}),
   };
   const journalFile = journalPath(options.out);
   const writtenFile = writtenImagesPath(options.out);
@@ -478,7 +488,8 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
         await journal.record({ t: 'stale', name: image.name, before: resumedAt });
       } else changes.notWrittenBefore++;
     }
-    return { ...image, seq: place++ };
+    const aux = options.auxFromFolders && !isFailed(image) && image.aux === undefined ? auxFromFolders(image.name) : undefined;
+    return { ...image, ...(aux ? { aux } : {}), seq: place++ };
   };
 
   /** Once the listing is over: what changed in the source since the interrupted run. */
