@@ -121,6 +121,13 @@ test('the report: summary, failures, cover per window, map, labels and gallery c
   const swatches = [...html.matchAll(/<li><span class="swatch" style="background:(#[0-9A-Fa-f]{6})"><\/span>(\w+)<\/li>/g)].map(([, colour, code]) => [code!, colour!] as const);
   const legend = new Map(swatches);
   assert.deepEqual(legend, labelColours(legend.keys()));
+  // A scale bar of a round length (1, 2 or 5 × 10ⁿ m), about a fifth of the map's width.
+  const bar = /<g id="scale-bar" data-metres="(\d+)"><line x1="([\d.]+)" x2="([\d.]+)"[^>]*\/><text[^>]*>([^<]+)<\/text><\/g>/.exec(html);
+  assert.ok(bar, 'a scale bar');
+  const [metres, x1, x2, label] = [Number(bar[1]), Number(bar[2]), Number(bar[3]), bar[4]];
+  assert.match(String(metres), /^[125]0*$/);
+  assert.equal(label, metres >= 1000 ? `${metres / 1000} km` : `${metres} m`);
+  assert.ok(x2 - x1 > 48 && x2 - x1 <= 120, `${x2 - x1} pixels`);
   // South and west written as such; a short run in seconds; the file's name, not its path.
   assert.match(html, /149\.75\d*° E to 149\.75\d*° E, 17\.5\d*° S to 17\.4\d*° S<\/text>/);
   assert.match(html, /<div><b>\d+ s<\/b>time taken<\/div>/);

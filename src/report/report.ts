@@ -125,12 +125,22 @@ function scatterMap(points: MapPoint[], colours: Map<string, string>): string {
   // Centre the survey in the box: a straight tow has (almost) no extent one way.
   const offsetX = (width - spanLon * scale) / 2;
   const offsetY = (height - spanLat * scale) / 2;
+  // Smaller dots when there are many, so that neighbouring photos stay apart.
+  const radius = points.length > 500 ? 2.5 : points.length > 100 ? 3.5 : 5;
   const dots = points.map((p) => {
     const x = offsetX + (p.longitude - minLon) * scale;
     const y = height - offsetY - (p.latitude - minLat) * scale;
-    return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="${colours.get(p.label)}" fill-opacity="${(0.35 + 0.65 * p.share).toFixed(2)}" stroke="#333" stroke-width="0.5"><title>${escapeXml(p.name)}: ${escapeXml(p.label)} ${fmt(p.share * 100)} %</title></circle>`;
+    return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${radius}" fill="${colours.get(p.label)}" fill-opacity="${(0.35 + 0.65 * p.share).toFixed(2)}" stroke="#333" stroke-width="0.5"><title>${escapeXml(p.name)}: ${escapeXml(p.label)} ${fmt(p.share * 100)} %</title></circle>`;
   });
-  return `<svg id="map" viewBox="0 0 ${width} ${height}" role="img" data-points="${points.length}"><rect width="${width}" height="${height}" fill="#eef6fb"/>${dots.join('')}<text x="${pad}" y="${height - 4}" font-size="10">${degrees(minLon, 'E', 'W')} to ${degrees(maxLon, 'E', 'W')}, ${degrees(minLat, 'N', 'S')} to ${degrees(maxLat, 'N', 'S')}</text></svg>`;
+  // A scale bar of a round length, about a fifth of the map, in metres along the mean latitude.
+  const metresPerPixel = (111_320 * Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180)) / scale;
+  const target = (width / 5) * metresPerPixel;
+  const magnitude = 10 ** Math.floor(Math.log10(target));
+  const metres = [1, 2, 5, 10].map((m) => m * magnitude).filter((m) => m <= target).at(-1) ?? magnitude;
+  const barPixels = metres / metresPerPixel;
+  const barLabel = metres >= 1000 ? `${fmt(metres / 1000)} km` : `${fmt(metres, 0)} m`;
+  const scaleBar = `<g id="scale-bar" data-metres="${metres}"><line x1="${width - pad - barPixels}" x2="${width - pad}" y1="${pad}" y2="${pad}" stroke="#123" stroke-width="3"/><text x="${width - pad - barPixels / 2}" y="${pad + 14}" font-size="10" text-anchor="middle">${barLabel}</text></g>`;
+  return `<svg id="map" viewBox="0 0 ${width} ${height}" role="img" data-points="${points.length}"><rect width="${width}" height="${height}" fill="#eef6fb"/>${dots.join('')}${scaleBar}<text x="${pad}" y="${height - 4}" font-size="10">${degrees(minLon, 'E', 'W')} to ${degrees(maxLon, 'E', 'W')}, ${degrees(minLat, 'N', 'S')} to ${degrees(maxLat, 'N', 'S')}</text></svg>`;
 }
 
 function labelBars(totals: Map<string, number>, points: number, colours: Map<string, string>): string {
