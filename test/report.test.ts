@@ -38,6 +38,35 @@ async function annotatedSurvey(t: { after: (fn: () => Promise<void>) => void }) 
   return { root, folder, summary };
 }
 
+test('overlay codes stay inside the photo and clear of each other; one with no room is left out, its ring kept', async () => {
+  const { pointsLayer } = await import('../src/report/overlay.js');
+  const colours = labelColours(['CORAL', 'SAND', 'TURF']);
+  // Points at the right edge, at the top, and three side by side.
+  const points = [
+    { row: 100, column: 598, label: 'CORAL' },
+    { row: 2, column: 300, label: 'SAND' },
+    { row: 200, column: 100, label: 'TURF' },
+    { row: 200, column: 112, label: 'CORAL' },
+    { row: 200, column: 124, label: 'SAND' },
+  ];
+  const svg = pointsLayer(600, 400, points, colours);
+  const { font } = ringSize(600, 400);
+  const texts = [...svg.matchAll(/<text x="([\d.-]+)" y="([\d.-]+)" text-anchor="(\w+)"[^>]*>(\w+)<\/text>/g)].map(([, x, y, anchor, label]) => {
+    const w = font * 0.65 * label!.length;
+    const left = anchor === 'start' ? Number(x) : anchor === 'end' ? Number(x) - w : Number(x) - w / 2;
+    return { label, box: [left, Number(y) - font, left + w, Number(y)] as const };
+  });
+  assert.equal((svg.match(/<circle /g) ?? []).length, 2 * points.length, 'every ring drawn');
+  for (const { box } of texts) assert.ok(box[0] >= 0 && box[2] <= 600 && box[1] >= -1 && box[3] <= 400, `inside: ${box.join()}`);
+  for (let i = 0; i < texts.length; i++) {
+    for (let j = i + 1; j < texts.length; j++) {
+      const [a, b] = [texts[i]!.box, texts[j]!.box];
+      assert.ok(!(a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]), `${texts[i]!.label} and ${texts[j]!.label} overlap`);
+    }
+  }
+  assert.ok(texts.length >= 4, `${texts.length} codes placed`);
+});
+
 test('label colours are chosen by the code: the same whatever the order or frequency, distinct within a survey', () => {
   const codes = ['TURF', 'CORAL', 'SAND', 'CCA', 'MA'];
   const colours = labelColours(codes);

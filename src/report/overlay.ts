@@ -17,23 +17,38 @@ export function ringSize(width: number, height: number): { radius: number; strok
   return { radius, stroke: Math.max(2, Math.round(radius / 4)), font: Math.round(radius * 1.4) };
 }
 
+/** A text box: left, top, right, bottom. */
+type Box = [number, number, number, number];
+const overlaps = (a: Box, b: Box): boolean => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+
 /**
- * The SVG layer of rings and codes for an image of `width` × `height`. `sizes` overrides the
- * ring's (a picture shown smaller than the photo needs larger marks to stay legible).
+ * The SVG layer of rings and codes for an image of `width` × `height`. Each code goes beside its
+ * ring on the first side (right, left, above, below) where it is inside the photo and clear of the
+ * codes placed before it; with no such side it is left out (the ring's colour still says the
+ * label). `sizes` overrides the ring's (a picture shown smaller needs larger marks to stay legible).
  */
 export function pointsLayer(width: number, height: number, points: readonly LabelledPoint[], colours: ReadonlyMap<string, string>, sizes = ringSize(width, height)): string {
   const { radius, stroke, font } = sizes;
+  const placed: Box[] = [];
   const marks = points.map(({ row, column, label }) => {
     const colour = colours.get(label) ?? '#ffffff';
-    // The code beside its ring, on the side with room for it, and never cut by the top or bottom.
     const textWidth = font * 0.65 * label.length;
-    const right = column + radius + stroke + textWidth <= width;
-    const x = right ? column + radius + stroke : column - radius - stroke;
-    const y = Math.min(height - 2, Math.max(font, row + font / 3));
+    const gap = radius + stroke;
+    const sides: Array<{ x: number; y: number; anchor: 'start' | 'end' | 'middle'; box: Box }> = [
+      { x: column + gap, y: row + font / 3, anchor: 'start', box: [column + gap, row - font / 2, column + gap + textWidth, row + font / 2] },
+      { x: column - gap, y: row + font / 3, anchor: 'end', box: [column - gap - textWidth, row - font / 2, column - gap, row + font / 2] },
+      { x: column, y: row - gap - font / 4, anchor: 'middle', box: [column - textWidth / 2, row - gap - font, column + textWidth / 2, row - gap] },
+      { x: column, y: row + gap + font, anchor: 'middle', box: [column - textWidth / 2, row + gap, column + textWidth / 2, row + gap + font] },
+    ];
+    const side = sides.find(({ box }) => box[0] >= 0 && box[1] >= 0 && box[2] <= width && box[3] <= height && !placed.some((other) => overlaps(box, other)));
+    if (side) placed.push(side.box);
+    const text = side
+      ? `<text x="${side.x}" y="${side.y}" text-anchor="${side.anchor}" font-family="sans-serif" font-weight="bold" font-size="${font}" fill="${colour}" stroke="#000" stroke-width="${Math.max(1, stroke / 2)}" paint-order="stroke">${escapeXml(label)}</text>`
+      : '';
     return (
       `<circle cx="${column}" cy="${row}" r="${radius}" fill="none" stroke="#000" stroke-width="${stroke + 2}"/>` +
       `<circle cx="${column}" cy="${row}" r="${radius}" fill="none" stroke="${colour}" stroke-width="${stroke}"/>` +
-      `<text x="${x}" y="${y}" text-anchor="${right ? 'start' : 'end'}" font-family="sans-serif" font-weight="bold" font-size="${font}" fill="${colour}" stroke="#000" stroke-width="${Math.max(1, stroke / 2)}" paint-order="stroke">${escapeXml(label)}</text>`
+      text
     );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${marks.join('')}</svg>`;
