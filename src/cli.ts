@@ -9,7 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { z } from 'zod';
 import { runDemo } from './demo/demo.js';
-import { defaultErrorsPath, runSurvey, type SurveySummary } from './flow/runSurvey.js';
+import { defaultErrorsPath, runSurvey, RunStoppedError, type SurveySummary } from './flow/runSurvey.js';
 import { writeCoverCsv } from './cover/coverFile.js';
 import { readLabelGroups } from './cover/labelGroups.js';
 import { writeReport } from './report/report.js';
@@ -483,12 +483,20 @@ async function run(args: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError(`reefstream run: ${(error as Error).message}`);
   }
-  // Ctrl-C: the journal is as a kill leaves it, which a run after this one goes on from.
-  process.once('SIGINT', () => {
+  // Ctrl-C: what is written is checkpointed (the time taken too) and the run ends; a second
+  // Ctrl-C, or a run that has not ended within 10 s, ends at once, as a kill would.
+  const stop = new AbortController();
+  const stopped = (): never => {
     process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}reefstream run: stopped. What was written is kept: run the same command again to go on from there.\n`);
     process.exit(130);
+  };
+  process.on('SIGINT', () => {
+    if (stop.signal.aborted) stopped();
+    stop.abort();
+    setTimeout(stopped, 10_000).unref();
   });
   const summary = await runSurvey({
+    signal: stop.signal,
     apiUrl: o.api,
     token,
     username: o.user,
@@ -640,6 +648,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof RunStoppedError) {
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}reefstream run: stopped. What was written is kept: run the same command again to go on from there.\n`);
+    process.exit(130);
+  }
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   // A stopped run has closed its outputs and journal; timers of work it abandoned are not waited for.
   process.exit(error instanceof UsageError ? 2 : 1);

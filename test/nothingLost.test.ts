@@ -350,6 +350,9 @@ test('Ctrl-C says how to go on, exits 130, and the same command goes on from the
   run.child.kill('SIGINT');
   assert.equal(await run.exited, 130);
   assert.equal(run.stderr().trim(), 'reefstream run: stopped. What was written is kept: run the same command again to go on from there.');
+  // Stopped before any row was written, the time it ran is kept for the summary.
+  const checkpoint = (await readJournal(join(root, 'results.journal.ndjson')))?.checkpoint;
+  assert.ok((checkpoint?.tally?.seconds ?? 0) > 0, JSON.stringify(checkpoint));
   const again = await reefstreamCli(args, { CORALNET_TOKEN: sim.token });
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /^resuming the run of /);

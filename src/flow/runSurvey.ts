@@ -4,7 +4,7 @@
  */
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { concatMap, filter, from, identity, lastValueFrom, map, merge, mergeMap, of, tap, type OperatorFunction } from 'rxjs';
+import { concatMap, filter, from, fromEvent, identity, lastValueFrom, map, merge, mergeMap, NEVER, of, takeUntil, tap, type OperatorFunction } from 'rxjs';
 import { CoralNetClient, CORALNET_API, type ClientEvent } from '../coralnet/client.js';
 import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
 import type { RateWindow } from '../util/duration.js';
@@ -91,6 +91,17 @@ export interface SurveyOptions {
   onEvent?: (event: ClientEvent) => void;
   /** Told of a resume, and of what changed in the source since. */
   log?: (line: string) => void;
+  /** Stops the run (Ctrl-C): what is written is checkpointed, and the run rejects with a `RunStoppedError`. */
+  signal?: AbortSignal;
+}
+
+/** The run was stopped by its signal; its journal is checkpointed, and the same run goes on from there. */
+export class RunStoppedError extends Error {
+  readonly code = 'RUN_STOPPED';
+  constructor() {
+    super('The run was stopped. What was written is kept: run the same command again to go on from there.');
+    this.name = 'RunStoppedError';
+  }
 }
 
 /** The whole survey's figures: a resumed run adds those of the runs before the crash. */
@@ -543,8 +554,11 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
     await writtenImages.close();
   };
   try {
-    await lastValueFrom(merge(fromJournal, fromSource).pipe(inSourceOrder(0), concatMap(write)), { defaultValue: undefined });
+    // Stopped: no outcome is taken after the signal, the one being written is finished.
+    const stopped = options.signal === undefined ? NEVER : fromEvent(options.signal, 'abort');
+    await lastValueFrom(merge(fromJournal, fromSource).pipe(inSourceOrder(0), takeUntil(stopped), concatMap(write)), { defaultValue: undefined });
     const at = await saveCheckpoint();
+    if (options.signal?.aborted) throw new RunStoppedError();
     await closeOutputs();
     if (stale.size > 0) {
       const before = (output: keyof OutputLengths): Map<string, number> => new Map([...stale].map(([name, lengths]) => [name, lengths[output] ?? 0]));
