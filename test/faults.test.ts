@@ -104,7 +104,7 @@ test('5xx pages, a burst of 503s, dropped connections, slow answers and 409 afte
   const s = await survey(t);
   const sim = await simulator(t, {
     ...lifted,
-    faults: { seed: 'storm', serverErrors: 0.15, drops: 0.1, slow: 0.1, slowMs: 150, conflictAfterSeeOther: 0.5, outages: [{ from: 6, count: 10 }] },
+    faults: { seed: 'storm', serverErrors: 0.15, drops: 0.1, slow: 0.1, slowMs: 150, conflictAfterSeeOther: 1, outages: [{ from: 6, count: 10 }] },
   });
   const events: TimedEvent[] = [];
   const summary = await run(s, sim, { username: sim.username }, events);
