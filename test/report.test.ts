@@ -65,6 +65,12 @@ test('overlay codes stay inside the photo and clear of each other; one with no r
     }
   }
   assert.ok(texts.length >= 4, `${texts.length} codes placed`);
+  // Nor over another point's ring.
+  const reach = ringSize(600, 400).radius + ringSize(600, 400).stroke;
+  for (const { label, box } of texts) {
+    const over = points.filter(({ row, column }) => column - reach < box[2] && box[0] < column + reach && row - reach < box[3] && box[1] < row + reach);
+    assert.ok(over.length <= 1, `${label} is over ${over.length} rings`);
+  }
 });
 
 test('label colours are chosen by the code: the same whatever the order or frequency, distinct within a survey', () => {

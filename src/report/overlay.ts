@@ -24,13 +24,16 @@ const overlaps = (a: Box, b: Box): boolean => a[0] < b[2] && b[0] < a[2] && a[1]
 /**
  * The SVG layer of rings and codes for an image of `width` × `height`. Each code goes beside its
  * ring on the first side (right, left, above, below) where it is inside the photo and clear of the
- * codes placed before it; with no such side it is left out (the ring's colour still says the
+ * codes placed before it and of the other rings; with no such side it is left out (the ring's colour still says the
  * label). `sizes` overrides the ring's (a picture shown smaller needs larger marks to stay legible).
  */
 export function pointsLayer(width: number, height: number, points: readonly LabelledPoint[], colours: ReadonlyMap<string, string>, sizes = ringSize(width, height)): string {
   const { radius, stroke, font } = sizes;
   const placed: Box[] = [];
-  const marks = points.map(({ row, column, label }) => {
+  // Every ring's box: a code is kept off the other points' rings as well.
+  const reach = radius + stroke;
+  const rings: Box[] = points.map(({ row, column }) => [column - reach, row - reach, column + reach, row + reach]);
+  const marks = points.map(({ row, column, label }, i) => {
     const colour = colours.get(label) ?? '#ffffff';
     const textWidth = font * 0.65 * label.length;
     const gap = radius + stroke;
@@ -40,7 +43,8 @@ export function pointsLayer(width: number, height: number, points: readonly Labe
       { x: column, y: row - gap - font / 4, anchor: 'middle', box: [column - textWidth / 2, row - gap - font, column + textWidth / 2, row - gap] },
       { x: column, y: row + gap + font, anchor: 'middle', box: [column - textWidth / 2, row + gap, column + textWidth / 2, row + gap + font] },
     ];
-    const side = sides.find(({ box }) => box[0] >= 0 && box[1] >= 0 && box[2] <= width && box[3] <= height && !placed.some((other) => overlaps(box, other)));
+    const clear = (box: Box): boolean => !placed.some((other) => overlaps(box, other)) && !rings.some((ring, j) => j !== i && overlaps(box, ring));
+    const side = sides.find(({ box }) => box[0] >= 0 && box[1] >= 0 && box[2] <= width && box[3] <= height && clear(box));
     if (side) placed.push(side.box);
     const text = side
       ? `<text x="${side.x}" y="${side.y}" text-anchor="${side.anchor}" font-family="sans-serif" font-weight="bold" font-size="${font}" fill="${colour}" stroke="#000" stroke-width="${Math.max(1, stroke / 2)}" paint-order="stroke">${escapeXml(label)}</text>`
