@@ -2,8 +2,9 @@ import { Observable, type OperatorFunction } from 'rxjs';
 
 /**
  * Puts outcomes back in stream order (by `seq`, from `first`), so that rows come in the source's
- * order. Items wait here at most as long as an earlier
- * one is in flight; the credit window bounds how many.
+ * order. Items wait here at most as long as an earlier one is in flight; the credit window bounds
+ * how many.
+ * @example merge(recovered$, annotated$).pipe(inSourceOrder(), concatMap(write))
  */
 export function inSourceOrder<T extends { seq?: number }>(first = 0): OperatorFunction<T, T> {
   return (source) =>
