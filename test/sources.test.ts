@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { lastValueFrom, toArray } from 'rxjs';
 import { probeImage, ImageProbeError } from '../src/images/probe.js';
 import { listImages } from '../src/operators/listImages.js';
+import { isFailed } from '../src/operators/failures.js';
 import { serveFolder } from '../src/sources/folderServer.js';
 import { walkFolder } from '../src/sources/localFolder.js';
 import { readUrlList } from '../src/sources/urlList.js';
@@ -108,4 +109,14 @@ test('probe: empty, corrupt and non-image files are clear errors', async (t) => 
   await assert.rejects(probeImage({ name: 'empty.jpg', path: join(root, 'empty.jpg') }), (e: Error) => e instanceof ImageProbeError && e.message === 'is an empty file');
   await assert.rejects(probeImage({ name: 'notes.jpg', path: join(root, 'notes.jpg') }), /is not an image that can be read \(JPEG, PNG, TIFF or WebP\)/);
   await assert.rejects(probeImage({ name: 'cut.jpg', path: join(root, 'cut.jpg') }), /is not an image that can be read \(JPEG, PNG, TIFF or WebP\)/);
+});
+
+test('a URL list: a name given to two URLs names both lines; one URL named, then listed bare, is the same photo', async (t) => {
+  const root = await tempFolder(t);
+  const file = join(root, 'urls.csv');
+  await writeFile(file, 'url,name\nhttps://example.org/T1/a.jpg,a.jpg\nhttps://example.org/T1/b.jpg,\nhttps://example.org/T1/a.jpg,\n');
+  const images = await collect(readUrlList(file));
+  assert.deepEqual(images.map((i) => [i.name, isFailed(i)]), [['a.jpg', false], ['b.jpg', false], ['a.jpg', true]]);
+  await writeFile(file, 'url,name\nhttps://example.org/T1/a.jpg,x.jpg\nhttps://example.org/T2/a.jpg,y.jpg\nhttps://example.org/T3/a.jpg,x.jpg\n');
+  await assert.rejects(collect(readUrlList(file)), /urls\.csv: lines 2 and 4 both name an image "x\.jpg"/);
 });

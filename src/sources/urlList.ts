@@ -116,7 +116,7 @@ async function checkedNames(file: string, shared: number): Promise<FingerprintMa
       continue;
     }
     // The same photo listed again, or two URLs of one path (a query apart): annotated once.
-    if (seen === tag || (name === undefined && (seen & DERIVED) !== 0)) continue;
+    if ((seen & ~DERIVED) === (tag & ~DERIVED) || (name === undefined && (seen & DERIVED) !== 0)) continue;
     let first = 0;
     for await (const earlier of linesOf(file)) {
       if ((earlier.name ?? nameFromUrl(earlier.url, shared)) === final) {
@@ -137,6 +137,8 @@ export async function countUrlList(file: string): Promise<number> {
 }
 
 /**
+ * The images of a URL list, each name once (a line that names the same photo again is a failed
+ * image saying so); two URLs given one name stop the list before any image, naming both lines.
  * @example for await (const image of readUrlList('survey-urls.csv')) console.log(image.url)
  */
 export async function* readUrlList(file: string): AsyncGenerator<OrFailed<ImageRef>> {
