@@ -187,4 +187,14 @@ test('the report in a real browser: it renders, charts have their data, every ph
   assert.equal(screenshot.status, 0, screenshot.stderr);
   const stats = await sharp(shot).stats();
   assert.ok(stats.channels.some((c) => c.stdev > 20), 'the screenshot shows more than a blank page');
+  // An overlay, as a browser shows it: the photo's size, a ring in its label's colour over a point.
+  await writeOverlays({ input: join(root, 'results.ndjson'), images: folder, out: join(root, 'overlays') });
+  const overlayShot = join(root, 'overlay.png');
+  const page = join(root, 'overlay.html');
+  await writeFile(page, `<!doctype html><html><body style="margin:0;overflow:hidden"><img style="display:block" src="overlays/IMG_0001.jpg"></body></html>`);
+  const shown = spawnSync(CHROMIUM!, [...flags, '--hide-scrollbars', '--window-size=320,320', `--screenshot=${overlayShot}`, `file://${page}`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(shown.status, 0, shown.stderr);
+  const [inBrowser, drawn] = await Promise.all([sharp(overlayShot).raw().toBuffer({ resolveWithObject: true }), sharp(join(root, 'overlays', 'IMG_0001.jpg')).raw().toBuffer({ resolveWithObject: true })]);
+  const differ = inBrowser.data.reduce((n, value, i) => n + (Math.abs(value - drawn.data[i]!) > 48 ? 1 : 0), 0);
+  assert.ok(differ / drawn.data.length < 0.02, `the browser shows the overlay as drawn (${differ} values differ)`);
 });
