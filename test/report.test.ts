@@ -73,6 +73,22 @@ test('overlay codes stay inside the photo and clear of each other; one with no r
   }
 });
 
+test('a photo drawn smaller (the gallery) gets marks sized for the smaller picture', async (t) => {
+  const root = await tempFolder(t);
+  const file = join(root, 'big.png');
+  await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#808080' } }).png().toFile(file);
+  const jpeg = await drawPoints(file, [{ row: 1500, column: 2000, label: '' }], new Map([['', '#ff0000']]), { maxWidth: 480 });
+  const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.width, 480);
+  let [minColumn, maxColumn] = [Infinity, -Infinity];
+  for (let i = 0; i < info.width * info.height; i++) {
+    const [r, g, b] = [data[i * 3]!, data[i * 3 + 1]!, data[i * 3 + 2]!];
+    if (r > 150 && r - g > 80 && r - b > 80) [minColumn, maxColumn] = [Math.min(minColumn, i % info.width), Math.max(maxColumn, i % info.width)];
+  }
+  // A ring of at least 8 pixels' radius as shown (drawn for the 4000-pixel photo it would be 6).
+  assert.ok(maxColumn - minColumn >= 16, `ring ${maxColumn - minColumn} pixels across`);
+});
+
 test('label colours are chosen by the code: the same whatever the order or frequency, distinct within a survey', () => {
   const codes = ['TURF', 'CORAL', 'SAND', 'CCA', 'MA'];
   const colours = labelColours(codes);

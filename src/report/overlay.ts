@@ -88,7 +88,11 @@ export async function drawPoints(image: string | Buffer, points: readonly Labell
   const upright = await sharp(image).rotate().toBuffer({ resolveWithObject: true });
   const { width, height } = upright.info;
   const turned = points.map((point) => uprightPoint(point, orientation, stored.width, stored.height));
-  const drawn = sharp(upright.data).composite([{ input: Buffer.from(pointsLayer(width, height, turned, colours)), top: 0, left: 0 }]);
+  // Shown at `maxWidth`, the marks are sized for that width: a code stays at least 18 pixels tall.
+  const scale = options.maxWidth !== undefined && width > options.maxWidth ? options.maxWidth / width : 1;
+  const shown = ringSize(width * scale, height * scale);
+  const sizes = scale === 1 ? shown : { radius: Math.max(8, shown.radius) / scale, stroke: Math.max(2, shown.stroke) / scale, font: Math.max(18, shown.font) / scale };
+  const drawn = sharp(upright.data).composite([{ input: Buffer.from(pointsLayer(width, height, turned, colours, sizes)), top: 0, left: 0 }]);
   if (options.maxWidth !== undefined && width > options.maxWidth) {
     return sharp(await drawn.png().toBuffer()).resize({ width: options.maxWidth }).jpeg({ quality: 85 }).toBuffer();
   }
