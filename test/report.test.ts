@@ -89,6 +89,19 @@ test('a photo drawn smaller (the gallery) gets marks sized for the smaller pictu
   assert.ok(maxColumn - minColumn >= 16, `ring ${maxColumn - minColumn} pixels across`);
 });
 
+test('the report map names each site at the middle of its photos', async (t) => {
+  const root = await tempFolder(t);
+  const line = (name: string, latitude: number, longitude: number): string =>
+    JSON.stringify({ name, latitude, longitude, width: 10, height: 10, points: [{ row: 1, column: 1, classifications: [{ label_code: 'CORAL', score: 1 }] }] });
+  // Two sites 5 km apart, three photos each along a short tow.
+  const lines = [0, 1, 2].flatMap((i) => [line(`north/IMG_${i}.jpg`, -17.45, 149.75 + i * 0.0002), line(`south/IMG_${i}.jpg`, -17.495, 149.75 + i * 0.0002)]);
+  await writeFile(join(root, 'results.ndjson'), `${lines.join('\n')}\n`);
+  const html = await readFile(await writeReport({ input: join(root, 'results.ndjson'), out: join(root, 'report'), samples: 1 }), 'utf8');
+  const sites = [...html.matchAll(/<text class="site" x="([\d.]+)" y="([\d.]+)"[^>]*>(\w+)<\/text>/g)].map(([, x, y, site]) => ({ site, x: Number(x), y: Number(y) }));
+  assert.deepEqual(sites.map((s) => s.site).sort(), ['north', 'south']);
+  assert.ok(sites.find((s) => s.site === 'north')!.y < sites.find((s) => s.site === 'south')!.y, 'north is above south');
+});
+
 test('label colours are chosen by the code: the same whatever the order or frequency, distinct within a survey', () => {
   const codes = ['TURF', 'CORAL', 'SAND', 'CCA', 'MA'];
   const colours = labelColours(codes);

@@ -132,6 +132,21 @@ function scatterMap(points: MapPoint[], colours: Map<string, string>): string {
     const y = height - offsetY - (p.latitude - minLat) * scale;
     return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${radius}" fill="${colours.get(p.label)}" fill-opacity="${(0.35 + 0.65 * p.share).toFixed(2)}" stroke="#333" stroke-width="0.5"><title>${escapeXml(p.name)}: ${escapeXml(p.label)} ${fmt(p.share * 100)} %</title></circle>`;
   });
+  // Each site (the photos' folder) named at the middle of its photos, so that sites are told apart.
+  const sites = new Map<string, { x: number; y: number; n: number }>();
+  for (const p of points) {
+    const site = p.name.includes('/') ? p.name.slice(0, p.name.lastIndexOf('/')) : undefined;
+    if (site === undefined) continue;
+    const at = sites.get(site) ?? { x: 0, y: 0, n: 0 };
+    at.x += offsetX + (p.longitude - minLon) * scale;
+    at.y += height - offsetY - (p.latitude - minLat) * scale;
+    at.n++;
+    sites.set(site, at);
+  }
+  const siteNames =
+    sites.size > 1
+      ? [...sites].map(([site, { x, y, n }]) => `<text class="site" x="${(x / n).toFixed(1)}" y="${(y / n - 10).toFixed(1)}" font-size="11" font-weight="bold" text-anchor="middle" fill="#123" stroke="#eef6fb" stroke-width="3" paint-order="stroke">${escapeXml(site)}</text>`).join('')
+      : '';
   // A scale bar of a round length, about a fifth of the map, in metres along the mean latitude.
   const metresPerPixel = (111_320 * Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180)) / scale;
   const target = (width / 5) * metresPerPixel;
@@ -140,7 +155,7 @@ function scatterMap(points: MapPoint[], colours: Map<string, string>): string {
   const barPixels = metres / metresPerPixel;
   const barLabel = metres >= 1000 ? `${fmt(metres / 1000)} km` : `${fmt(metres, 0)} m`;
   const scaleBar = `<g id="scale-bar" data-metres="${metres}"><line x1="${width - pad - barPixels}" x2="${width - pad}" y1="${pad}" y2="${pad}" stroke="#123" stroke-width="3"/><text x="${width - pad - barPixels / 2}" y="${pad + 14}" font-size="10" text-anchor="middle">${barLabel}</text></g>`;
-  return `<svg id="map" viewBox="0 0 ${width} ${height}" role="img" data-points="${points.length}"><rect width="${width}" height="${height}" fill="#eef6fb"/>${dots.join('')}${scaleBar}<text x="${pad}" y="${height - 4}" font-size="10">${degrees(minLon, 'E', 'W')} to ${degrees(maxLon, 'E', 'W')}, ${degrees(minLat, 'N', 'S')} to ${degrees(maxLat, 'N', 'S')}</text></svg>`;
+  return `<svg id="map" viewBox="0 0 ${width} ${height}" role="img" data-points="${points.length}"><rect width="${width}" height="${height}" fill="#eef6fb"/>${dots.join('')}${siteNames}${scaleBar}<text x="${pad}" y="${height - 4}" font-size="10">${degrees(minLon, 'E', 'W')} to ${degrees(maxLon, 'E', 'W')}, ${degrees(minLat, 'N', 'S')} to ${degrees(maxLat, 'N', 'S')}</text></svg>`;
 }
 
 function labelBars(totals: Map<string, number>, points: number, colours: Map<string, string>): string {
