@@ -27,6 +27,7 @@ test('reefstream simulate serves the API, prints the URL and token, and stops cl
   const url = /CoralNet simulator at (http:\/\/127\.0\.0\.1:\d+\/api\/)/.exec(out)![1]!;
   const token = /token:\s+([0-9a-f]{40})/.exec(out)![1]!;
   assert.match(out, /limits:\s+100 requests per 60 s, 1000 per 3600 s, 3 active jobs/);
+  assert.match(out, new RegExp(`Try it: CORALNET_TOKEN=${token} reefstream run --api ${url.replace(/[./]/g, '\\$&')} --user surveyor --classifier 1 --source PHOTOS_OR_URLS --points stratified:5x6x1 --out results\\.csv --ndjson results\\.ndjson --burst 100/60s --sustained 1000/3600s`));
   const user = await api(url, 'GET', 'user/surveyor/', { token });
   assert.equal(user.status, 200);
   assert.deepEqual((user.json as { meta: unknown }).meta, { max_active_jobs: 3 });

@@ -100,6 +100,9 @@ test('the report map names each site at the middle of its photos', async (t) => 
   const sites = [...html.matchAll(/<text class="site" x="([\d.]+)" y="([\d.]+)"[^>]*>(\w+)<\/text>/g)].map(([, x, y, site]) => ({ site, x: Number(x), y: Number(y) }));
   assert.deepEqual(sites.map((s) => s.site).sort(), ['north', 'south']);
   assert.ok(sites.find((s) => s.site === 'north')!.y < sites.find((s) => s.site === 'south')!.y, 'north is above south');
+  // Axes: the extreme longitudes under the photos, the extreme latitudes beside them.
+  const axes = /<g id="axes"[^>]*>(.*?)<\/g>/.exec(html)![1]!;
+  assert.deepEqual([...axes.matchAll(/>([^<]+)<\/text>/g)].map((m) => m[1]), ['149.75° E', '149.7504° E', '17.495° S', '17.45° S']);
 });
 
 test('label colours are chosen by the code: the same whatever the order or frequency, distinct within a survey', () => {

@@ -155,7 +155,15 @@ function scatterMap(points: MapPoint[], colours: Map<string, string>): string {
   const barPixels = metres / metresPerPixel;
   const barLabel = metres >= 1000 ? `${fmt(metres / 1000)} km` : `${fmt(metres, 0)} m`;
   const scaleBar = `<g id="scale-bar" data-metres="${metres}"><line x1="${width - pad - barPixels}" x2="${width - pad}" y1="${pad}" y2="${pad}" stroke="#123" stroke-width="3"/><text x="${width - pad - barPixels / 2}" y="${pad + 14}" font-size="10" text-anchor="middle">${barLabel}</text></g>`;
-  return `<svg id="map" viewBox="0 0 ${width} ${height}" role="img" data-points="${points.length}"><rect width="${width}" height="${height}" fill="#eef6fb"/>${dots.join('')}${siteNames}${scaleBar}<text x="${pad}" y="${height - 4}" font-size="10">${degrees(minLon, 'E', 'W')} to ${degrees(maxLon, 'E', 'W')}, ${degrees(minLat, 'N', 'S')} to ${degrees(maxLat, 'N', 'S')}</text></svg>`;
+  // Axes: the photos' westmost and eastmost longitude under them, southmost and northmost latitude beside them.
+  const [west, east] = [offsetX, offsetX + spanLon * scale];
+  const [south, north] = [height - offsetY, height - offsetY - spanLat * scale];
+  const axes =
+    `<g id="axes" font-size="9" fill="#456"><line x1="${west.toFixed(1)}" x2="${east.toFixed(1)}" y1="${height - 16}" y2="${height - 16}" stroke="#9ab"/>` +
+    `<text x="${west.toFixed(1)}" y="${height - 20}" text-anchor="start">${degrees(minLon, 'E', 'W')}</text><text x="${east.toFixed(1)}" y="${height - 20}" text-anchor="end">${degrees(maxLon, 'E', 'W')}</text>` +
+    `<line x1="8" x2="8" y1="${north.toFixed(1)}" y2="${south.toFixed(1)}" stroke="#9ab"/>` +
+    `<text x="12" y="${(south - 2).toFixed(1)}">${degrees(minLat, 'N', 'S')}</text><text x="12" y="${(north + 9).toFixed(1)}">${degrees(maxLat, 'N', 'S')}</text></g>`;
+  return `<svg id="map" viewBox="0 0 ${width} ${height}" role="img" data-points="${points.length}"><rect width="${width}" height="${height}" fill="#eef6fb"/>${axes}${dots.join('')}${siteNames}${scaleBar}<text x="${pad}" y="${height - 4}" font-size="10">${degrees(minLon, 'E', 'W')} to ${degrees(maxLon, 'E', 'W')}, ${degrees(minLat, 'N', 'S')} to ${degrees(maxLat, 'N', 'S')}</text></svg>`;
 }
 
 function labelBars(totals: Map<string, number>, points: number, colours: Map<string, string>): string {
