@@ -377,6 +377,12 @@ async function simulate(args: string[]): Promise<void> {
   process.stdout.write(`simulator stopped: ${s.requests} requests, ${s.jobsCreated} jobs, ${s.imagesDone} images, ${s.throttled} throttled, ${s.jobLimitRefusals} over the job limit\n`);
 }
 
+/** A run stopped by Ctrl-C: it says how to go on, and exits 130. */
+function stopped(): never {
+  process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}reefstream run: stopped. What was written is kept: run the same command again to go on from there.\n`);
+  process.exit(130);
+}
+
 /** `1 image`, `3 images`. */
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -486,10 +492,6 @@ async function run(args: string[]): Promise<void> {
   // Ctrl-C: what is written is checkpointed (the time taken too) and the run ends; a second
   // Ctrl-C, or a run that has not ended within 10 s, ends at once, as a kill would.
   const stop = new AbortController();
-  const stopped = (): never => {
-    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}reefstream run: stopped. What was written is kept: run the same command again to go on from there.\n`);
-    process.exit(130);
-  };
   process.on('SIGINT', () => {
     if (stop.signal.aborted) stopped();
     stop.abort();
@@ -648,10 +650,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof RunStoppedError) {
-    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}reefstream run: stopped. What was written is kept: run the same command again to go on from there.\n`);
-    process.exit(130);
-  }
+  if (error instanceof RunStoppedError) stopped();
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   // A stopped run has closed its outputs and journal; timers of work it abandoned are not waited for.
   process.exit(error instanceof UsageError ? 2 : 1);

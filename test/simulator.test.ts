@@ -60,6 +60,8 @@ describe('simulator: authentication, routing and content type', () => {
     assert.deepEqual(bad.json, { errors: [{ non_field_errors: ['Unable to log in with provided credentials.'] }] });
     const missing = await api(sim.url, 'POST', 'token_auth/', { body: { password: 'reefstream' } });
     assert.deepEqual([missing.status, missing.json], [400, { errors: [{ username: ['This field is required.'] }] }]);
+    const none = await api(sim.url, 'POST', 'token_auth/', { body: { username: '' } });
+    assert.deepEqual(none.json, { errors: [{ username: ['This field may not be blank.'], password: ['This field is required.'] }] });
     // No credentials needed; but a header that is sent must be a valid one.
     const badHeader = await api(sim.url, 'POST', 'token_auth/', { authorization: 'Token 0000', body: { username: 'surveyor', password: 'reefstream' } });
     assert.deepEqual([badHeader.status, firstError(badHeader).detail], [403, 'Invalid token.']);

@@ -120,16 +120,21 @@ class Deploys {
       const deploy = this.byId.get(record.deploy);
       if (deploy) deploy.job = record.job;
     } else if (record.t === 'written' && written !== undefined) {
-      for (const [id, deploy] of this.byId) {
-        for (const key of written) deploy.pending.delete(key);
-        if (deploy.pending.size === 0) this.byId.delete(id);
-      }
+      this.markWritten(written);
     } else if (record.t === 'resumed') {
       // The run that goes on has settled every deploy whose id was lost: the one it found on the
       // server is recorded `sent` before this; the others never made a job, and their images are
       // sent again under new records. Kept, they would make two unconfirmed deploys after the next
       // crash, and then none could be told apart.
       for (const [id, deploy] of this.byId) if (deploy.job === undefined) this.byId.delete(id);
+    }
+  }
+
+  /** Images now written: a deploy whose images are all written is done with. */
+  markWritten(written: ReadonlySet<string>): void {
+    for (const [id, deploy] of this.byId) {
+      for (const key of written) deploy.pending.delete(key);
+      if (deploy.pending.size === 0) this.byId.delete(id);
     }
   }
 }
@@ -210,10 +215,7 @@ export class Journal {
     }
     for (const { deploy, images, knownMax } of previous?.unconfirmed ?? []) journal.deploys.apply({ t: 'sending', deploy, images, knownMax });
     const { isWritten } = options;
-    if (isWritten !== undefined) {
-      const written = new Set([...journal.deploys.byId.values()].flatMap(({ images }) => images.filter(isWritten).map(identityOf)));
-      journal.deploys.apply({ t: 'written', at: { written: 0, csv: 0, errors: 0 } }, written);
-    }
+    if (isWritten !== undefined) journal.deploys.markWritten(new Set([...journal.deploys.byId.values()].flatMap(({ images }) => images.filter(isWritten).map(identityOf))));
     return journal;
   }
 

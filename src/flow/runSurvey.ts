@@ -16,7 +16,8 @@ import { annotate, chunksAtOnce } from '../operators/annotate.js';
 import { chunk } from '../operators/chunk.js';
 import { dropDuplicates } from '../operators/dropDuplicates.js';
 import { isFailed, type OrFailed } from '../operators/failures.js';
-import { imagesOf, listImages, type ImageSource } from '../operators/listImages.js';
+import { listImages, type ImageSource } from '../operators/listImages.js';
+import { walkFolder } from '../sources/localFolder.js';
 import { probe } from '../operators/probe.js';
 import { givenPoints, readPointsCsv, samplePoints } from '../operators/samplePoints.js';
 import { csvHeader, writeCsvLines } from '../operators/toRows.js';
@@ -37,6 +38,7 @@ import { pollUntilDone } from '../operators/pollUntilDone.js';
 import { retryErrors } from '../operators/retryErrors.js';
 import type { DeployHooks } from '../operators/deploy.js';
 import { showProgress, type Progress } from './progress.js';
+import { ServerWatch } from './serverWatch.js';
 
 export interface SurveyOptions {
   /** The API base ending in `/api/`. Default CoralNet's. */
@@ -157,7 +159,7 @@ async function countImages(source: ImageSource): Promise<number | undefined> {
   if (typeof source !== 'string') return undefined;
   if (!(await stat(source)).isDirectory()) return countUrlList(source);
   let n = 0;
-  for await (const image of imagesOf(source)) if (image) n++;
+  for await (const image of walkFolder(source, { versions: false })) if (image) n++;
   return n;
 }
 
@@ -267,38 +269,6 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
     }
   } finally {
     await unlock();
-  }
-}
-
-/** What the server did, counted from the client's events, and the wait it is in now. */
-class ServerWatch {
-  readonly tally: ServerTally = { throttled: 0, retries: 0, serverErrors: 0, waitSeconds: 0 };
-  /** What the run waits for now, and until when. */
-  waiting?: { what: string; until: number };
-
-  constructor(private readonly forward?: (event: ClientEvent) => void) {}
-
-  onEvent(event: ClientEvent): void {
-    const now = Date.now();
-    if (event.type === 'throttled') {
-      this.tally.throttled++;
-      this.tally.waitSeconds += event.retryAfterSeconds;
-      this.waiting = { what: `throttled by the server (429), waiting ${event.retryAfterSeconds} s`, until: now + event.retryAfterSeconds * 1000 };
-    } else if (event.type === 'retry') {
-      this.tally.retries++;
-      if (event.status !== undefined) this.tally.serverErrors++;
-      this.tally.waitSeconds += event.delayMs / 1000;
-      const what = event.status !== undefined ? `server error ${event.status}` : 'no answer from the server';
-      this.waiting = { what: `${what}, trying again in ${Math.ceil(event.delayMs / 1000)} s`, until: now + event.delayMs };
-    } else if (event.type === 'job-limit-full') {
-      this.waiting = { what: `the account's job limit is full (jobs ${event.activeJobIds.join(', ')}), waiting for a slot`, until: now + 10_000 };
-    }
-    this.forward?.(event);
-  }
-
-  /** The wait to show now, if any. */
-  now(): string | undefined {
-    return this.waiting !== undefined && Date.now() < this.waiting.until ? this.waiting.what : undefined;
   }
 }
 
@@ -578,9 +548,9 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
     await journal.close().catch(() => undefined);
     // A run stopped before any job was made or any image written (a wrong classifier id, say) has
     // nothing to resume: its journal would only refuse the corrected command.
+    // Nor do its outputs, which hold a header at most.
     if (previous === undefined && jobsSent === 0 && progress.done + progress.failed === 0) {
-      await unlink(journalFile).catch(() => undefined);
-      await unlink(writtenFile).catch(() => undefined);
+      for (const file of [journalFile, writtenFile, ...outputs]) await unlink(file).catch(() => undefined);
     }
     throw error;
   }

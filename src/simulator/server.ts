@@ -340,11 +340,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const parsed = readJson(req, text);
       if (!('json' in parsed)) return parsed;
       const fields = (typeof parsed.json === 'object' && parsed.json !== null && !Array.isArray(parsed.json) ? parsed.json : {}) as { username?: unknown; password?: unknown };
-      for (const field of ['username', 'password'] as const) {
-        if (typeof fields[field] !== 'string' || fields[field] === '') {
-          return { status: 400, body: { errors: [{ [field]: [fields[field] === '' ? 'This field may not be blank.' : 'This field is required.'] }] } };
-        }
-      }
+      // The serializer reports every field that is missing or blank, in one object.
+      const missing = Object.fromEntries(
+        (['username', 'password'] as const).filter((field) => typeof fields[field] !== 'string' || fields[field] === '').map((field) => [field, [fields[field] === '' ? 'This field may not be blank.' : 'This field is required.']]),
+      );
+      if (Object.keys(missing).length > 0) return { status: 400, body: { errors: [missing] } };
       const user = users.find((u) => u.username === fields.username && u.password === fields.password);
       if (!user) return { status: 400, body: { errors: [{ non_field_errors: ['Unable to log in with provided credentials.'] }] } };
       return { status: 200, body: { token: user.token } };
