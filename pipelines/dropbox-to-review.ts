@@ -23,6 +23,9 @@ if (step === 'push') {
   });
   const pushed = await pushForReview({ ...login, dataset, results: 'results.ndjson' });
   console.log(`${summary.annotated} images annotated; ${pushed.uploaded} uploaded to ${dataset}, ${pushed.annotations} points to review`);
+  // What the import dropped is not recorded as pushed: running this again sends it.
+  for (const { name, reason } of pushed.lost.reasons) console.error(`not in ${dataset}: ${name}: ${reason}`);
+  if (pushed.lost.reasons.length > 0 || summary.failed > 0) process.exitCode = 3;
 } else {
   const annotator = await CocoAnnotator.connect(login);
   const human = await annotator.exportCoco((await annotator.dataset(dataset)).id);

@@ -20,7 +20,7 @@ import { parseDuration, parseRate } from './util/duration.js';
 import { dropbox } from './sources/dropbox.js';
 import { cocoAnnotatorImages } from './sources/cocoAnnotator.js';
 import { CocoAnnotator, readCocoFile, type CocoAnnotatorLogin, type CocoFile } from './review/cocoAnnotator.js';
-import { pushForReview } from './review/push.js';
+import { pushForReview, type PushSummary } from './review/push.js';
 import { compareWithHumans, machineFromCoco, writeAgreement } from './review/compare.js';
 import { readResultLines } from './sinks/resultsFile.js';
 import { cocoResultsPath, writeCoco } from './sinks/coco.js';
@@ -56,7 +56,10 @@ Commands:
       --source coco-annotator:DATASET   the images of a COCO Annotator dataset (--coco-annotator URL,
                               COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD), downloaded into
                               --download-to DIR (default next to --out: NAME.images/) and published
-                              from there as a folder is
+                              from there as a folder is; pushed names (site1__IMG_1.JPG) are the
+                              survey's again (site1/IMG_1.JPG)
+      --pushed-run FILE       with coco-annotator: the NDJSON of the run pushed into the dataset,
+                              whose EXIF date, GPS and orientation the re-encoded uploads lost
       --points METHOD         random:30, stratified:5x6x1 (rows x columns x per cell), grid:10x10
       --points-csv FILE       instead of --points: Name,Row,Column of every point
       --area A                minX,maxX,minY,maxY in percent (15,85,15,85), or px:... (default whole image)
@@ -88,10 +91,15 @@ Commands:
       y = row, v = 2) for review in COCO Annotator, and the scores as a COCO results file.
 
   reefstream review push --coco-annotator URL --dataset NAME --results results.ndjson [--images DIR]
+                         [--record results.pushed.ndjson]
       Puts the machine points into COCO Annotator for people to review: makes the dataset if
-      needed, uploads the images (from --images, else each image's file or URL), makes one point
-      category per label and attaches them, imports the points in bulk and waits for the import.
-      Running it again adds nothing twice. Login: COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD.
+      needed, uploads the images under flat names (site1/IMG_1.JPG as site1__IMG_1.JPG; from
+      --images, else each image's file or URL), gives each label a point category and attaches it,
+      imports the points in bulk and waits for the import. Only points never pushed to the dataset
+      are imported (--record, default results.pushed.ndjson beside the results, lists what
+      arrived), so a review is never undone.
+      Points the import dropped are listed, and the exit code is 3: push again to send them.
+      Login: COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD.
 
   reefstream review compare --coco-annotator URL --dataset NAME | --human FILE.json
                             --results results.ndjson | results.coco.json --out agreement
@@ -216,6 +224,7 @@ const runSchema = z.object({
   'dropbox-api': z.string().url('is not a URL').optional(),
   'coco-annotator': z.string().url('is not a URL').optional(),
   'download-to': z.string().min(1).optional(),
+  'pushed-run': z.string().min(1).optional(),
   cover: z.string().optional(),
   coco: z.string().optional(),
   'cover-by': grouping.default('image'),
@@ -234,6 +243,7 @@ const pushSchema = z.object({
   dataset: z.string().min(1),
   results: z.string().min(1),
   images: z.string().optional(),
+  record: z.string().min(1).optional(),
 });
 
 const compareSchema = z.object({
@@ -384,7 +394,7 @@ function stopped(): never {
 }
 
 /** `1 image`, `3 images`. */
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** Exit codes of `reefstream run` (README: "Exit codes"). */
 const EXIT = { annotated: 0, stopped: 1, usage: 2, someFailed: 3, noImages: 4 } as const;
@@ -484,6 +494,8 @@ async function run(args: string[]): Promise<void> {
   const fromCocoAnnotator = o.source.startsWith('coco-annotator:');
   if (fromCocoAnnotator && o.source.length === 'coco-annotator:'.length) throw new UsageError('reefstream run: --source coco-annotator:DATASET needs the dataset name after the colon.');
   const imagesFolder = fromCocoAnnotator ? (o['download-to'] ?? downloadFolder(o.out)) : undefined;
+  if (o['pushed-run'] !== undefined && !fromCocoAnnotator) throw new UsageError('reefstream run: --pushed-run goes with --source coco-annotator:DATASET.');
+
   try {
     checkDistinctOutputs({ '--out': o.out, '--ndjson': o.ndjson, '--errors': o.errors ?? defaultErrorsPath(o.out), '--cover': o.cover, '--coco': o.coco, 'the COCO scores': o.coco && cocoResultsPath(o.coco) });
   } catch (error) {
@@ -507,7 +519,20 @@ async function run(args: string[]): Promise<void> {
     source: o.source.startsWith('dropbox:')
       ? dropboxSource(o.source.slice('dropbox:'.length), o['dropbox-links'], o['dropbox-api'])
       : fromCocoAnnotator
-        ? cocoAnnotatorImages({ ...cocoAnnotatorLogin('run', o['coco-annotator']), dataset: o.source.slice('coco-annotator:'.length), into: imagesFolder! })
+        ? cocoAnnotatorImages({
+            ...cocoAnnotatorLogin('run', o['coco-annotator']),
+            dataset: o.source.slice('coco-annotator:'.length),
+            into: imagesFolder!,
+            pushedRun: o['pushed-run'],
+            onRecovered: ({ images, fromRun }) => {
+              const none = images - fromRun;
+              const line =
+                o['pushed-run'] === undefined
+                  ? 'COCO Annotator re-encodes uploaded images: their EXIF date and GPS are gone; give --pushed-run with the NDJSON of the run that was pushed to recover them.'
+                  : `coco-annotator: date and GPS of ${plural(fromRun, 'image')} recovered from ${o['pushed-run']}${none > 0 ? `; ${plural(none, 'image')} not in it ${none === 1 ? 'has' : 'have'} none` : ''}`;
+              process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}${line}\n`);
+            },
+          })
         : o.source,
     imagesFolder,
     sourceName: o.source,
@@ -549,6 +574,25 @@ async function coco(args: string[]): Promise<void> {
   process.stdout.write(cocoLine(await writeCoco({ input: o.in, out: o.out, results: o.results }), o.out));
 }
 
+/** What a push did, what it left alone, and what did not arrive. */
+function pushLines(pushed: PushSummary): string {
+  const parts = [
+    `review: dataset ${pushed.dataset} (id ${pushed.datasetId}${pushed.datasetCreated ? ', made now' : ''}): ${plural(pushed.images, 'image')}; ${pushed.uploaded} uploaded, ${pushed.alreadyThere} there already`,
+    `${plural(pushed.annotations, 'point')} imported${pushed.task ? ` (task ${pushed.task.id})` : ' (nothing new)'}`,
+  ];
+  if (pushed.pushedBefore > 0) parts.push(`${plural(pushed.pushedBefore, 'image')} pushed before, left as reviewed`);
+  if (pushed.unrecorded > 0) parts.push(`${plural(pushed.unrecorded, 'image')} with points in the dataset that ${pushed.record} does not list, left as they are`);
+  parts.push(`${plural(pushed.categories.length, 'category', 'categories')} (${pushed.categoriesCreated} made)`);
+  let text = `${parts.join('; ')}\n  record: ${pushed.record}\n`;
+  const { lost } = pushed;
+  if (lost.reasons.length > 0) {
+    text += `  ${plural(lost.points, 'point')} of ${plural(lost.images, 'image')} did not arrive:\n`;
+    for (const r of lost.reasons.slice(0, 20)) text += `    ${r.name}: ${r.reason}\n`;
+    if (lost.reasons.length > 20) text += `    … and ${lost.reasons.length - 20} more\n`;
+  }
+  return text;
+}
+
 async function review(args: string[]): Promise<void> {
   const [step, ...rest] = args;
   if (step === 'push') {
@@ -558,16 +602,16 @@ async function review(args: string[]): Promise<void> {
       dataset: o.dataset,
       results: o.results,
       images: o.images,
+      record: o.record,
       onProgress: ({ step: now, done }) => {
         if (now === 'upload' && done % 100 === 0) process.stderr.write(`uploaded or found ${done} images\n`);
       },
     });
-    process.stdout.write(
-      `review: dataset ${pushed.dataset} (id ${pushed.datasetId}${pushed.datasetCreated ? ', made now' : ''}): ${pushed.images} images, ${pushed.uploaded} uploaded, ${pushed.alreadyThere} there already; ` +
-        `${pushed.categories.length} categories (${pushed.categoriesCreated} made); ${pushed.annotations} points imported, task ${pushed.task.id}: ${pushed.task.errors} errors, ${pushed.task.warnings} warnings\n`,
-    );
-    for (const line of pushed.logs) process.stdout.write(`  ${line}\n`);
-    if (pushed.task.errors > 0) process.exitCode = 1;
+    process.stdout.write(pushLines(pushed));
+    if (pushed.lost.reasons.length > 0) {
+      process.stderr.write(`reefstream review push: ${pushed.lost.points} ${pushed.lost.points === 1 ? 'point' : 'points'} did not arrive: push again to send them (exit code ${EXIT.someFailed})\n`);
+      process.exitCode = EXIT.someFailed;
+    }
     return;
   }
   if (step === 'compare') {

@@ -18,19 +18,28 @@ export interface ImageRef {
   seq?: number;
   /** Aux1–Aux5 from the source (a URL list's columns), for the CSV's metadata columns. */
   aux?: Partial<Record<'Aux1' | 'Aux2' | 'Aux3' | 'Aux4' | 'Aux5', string>>;
+  /**
+   * EXIF facts the source knows when the file no longer carries them (COCO Annotator re-encodes
+   * uploads without EXIF; the pushed run's NDJSON kept them): used where the file says nothing.
+   */
+  exif?: PhotoExif;
 }
 
-/** An image whose stored size and EXIF metadata are known. */
-export interface ProbedImage extends ImageRef {
-  /** Width and height as stored, EXIF orientation not applied: CoralNet's grid for rows and columns. */
-  width: number;
-  height: number;
+/** What reefstream reads from a photo's EXIF. */
+export interface PhotoExif {
   /** The EXIF orientation tag (2–8) of a photo that viewers show turned or mirrored. */
   orientation?: number;
   /** EXIF DateTimeOriginal as written in the file (`2024:03:05 10:11:12`), no time zone applied. */
   dateTimeOriginal?: string;
   latitude?: number;
   longitude?: number;
+}
+
+/** An image whose stored size and EXIF metadata are known. */
+export interface ProbedImage extends ImageRef, PhotoExif {
+  /** Width and height as stored, EXIF orientation not applied: CoralNet's grid for rows and columns. */
+  width: number;
+  height: number;
 }
 
 export interface Point {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { test } from 'node:test';
 import { paintedLabel, paintSurvey, type PaintedImage } from '../src/demo/syntheticSurvey.js';
 import { runSurvey } from '../src/flow/runSurvey.js';
@@ -113,7 +114,7 @@ test('coco annotator as a source: originals downloaded as pulled, not again on a
   assert.equal(double.stats.calls['GET /api/image/:id'], 5, 'nothing downloaded twice');
 });
 
-test('review push: images uploaded into the dataset, categories made and attached beside the ones it had, points imported as a task; twice adds nothing', async (t) => {
+test('review push: images uploaded into the dataset, categories made and attached beside the ones it had, points imported as a task; twice imports nothing', async (t) => {
   const survey = await tempFolder(t);
   const painted = await paintSurvey(survey, 6, { width: 160, height: 120, blockRows: 2, blockColumns: 2 });
   const { ndjson } = await annotated(t, survey);
@@ -124,8 +125,8 @@ test('review push: images uploaded into the dataset, categories made and attache
   const first = await pushForReview({ ...login(double), dataset: 'Lagoon review', results: ndjson, pollMs: 10 });
   assert.equal(first.datasetCreated, false);
   assert.deepEqual([first.images, first.uploaded, first.alreadyThere, first.annotations], [6, 6, 0, 24]);
-  assert.equal(first.task.completed, true);
-  assert.deepEqual([first.task.errors, first.task.warnings, first.logs], [0, 0, []]);
+  assert.equal(first.task?.completed, true);
+  assert.deepEqual([first.task?.errors, first.task?.warnings, first.lost], [0, 0, { points: 0, images: 0, reasons: [] }]);
   const dataset = double.datasets.find((d) => d.name === 'Lagoon review')!;
   const names = (ids: number[]) => ids.map((id) => double.categories.find((c) => c.id === id)!.name).sort();
   assert.deepEqual(names(dataset.categories), [...first.categories, 'Unknown'].sort(), 'attaching replaces the list: the one it had is sent too');
@@ -149,11 +150,11 @@ test('review push: images uploaded into the dataset, categories made and attache
   dataset.categories.splice(dataset.categories.indexOf(double.categories.find((c) => c.name === first.categories[0])!.id), 1);
   const before = { images: double.images.length, annotations: double.annotations.length, categories: double.categories.length };
   const second = await pushForReview({ ...login(double), dataset: 'Lagoon review', results: ndjson, pollMs: 10 });
-  assert.deepEqual([second.datasetCreated, second.uploaded, second.alreadyThere, second.categoriesCreated], [false, 0, 6, 0]);
+  assert.deepEqual([second.datasetCreated, second.uploaded, second.alreadyThere, second.pushedBefore, second.annotations, second.categoriesCreated], [false, 0, 6, 6, 0, 0]);
   assert.deepEqual({ images: double.images.length, annotations: double.annotations.length, categories: double.categories.length }, before);
   assert.deepEqual(names(dataset.categories), [...first.categories, 'Unknown'].sort());
   assert.equal(double.stats.calls['POST /api/image/'], 6, 'images there are not sent again');
-  assert.equal(double.tasks.length, 2);
+  assert.equal(double.tasks.length, 1, 'nothing new: no second import');
 });
 
 test('review push: the import task is polled until done and its errors are reported from its log', async (t) => {
@@ -170,11 +171,15 @@ test('review push: the import task is polled until done and its errors are repor
   };
   const taskId = await annotator.importCoco(id, new Blob([JSON.stringify(coco)], { type: 'application/json' }));
   const seen: number[] = [];
-  const { task, logs } = await annotator.taskDone(taskId, { intervalMs: 5, onProgress: (t) => seen.push(t.progress) });
+  const { task, logs } = await annotator.taskDone(taskId, { intervalMs: 5, settleMs: 100, onProgress: (t) => seen.push(t.progress) });
   assert.equal(task.completed, true);
   assert.ok(seen.some((p) => p < 100), `progress seen before the end: ${seen.join(',')}`);
-  assert.deepEqual([task.errors, task.warnings], [1, 1]);
-  assert.deepEqual(logs, ['Could not find image IMG_0404.jpg', 'Category CORAL created', 'Annotation on IMG_0001.jpg has no keypoints or segmentation']);
+  assert.deepEqual([task.errors, task.warnings], [0, 3]);
+  assert.deepEqual(logs, [
+    { level: 'WARNING', message: 'CORAL category not found (creating a new one)' },
+    { level: 'WARNING', message: 'Could not find image IMG_0404.jpg' },
+    { level: 'WARNING', message: 'Annotation 200 has no segmentation or keypoints' },
+  ]);
   assert.equal(double.annotations.length, 120);
 });
 
@@ -274,9 +279,13 @@ test('the end to end: a Dropbox folder through the simulator into COCO Annotator
   assert.equal(run.status, 0, run.stderr);
   const push = await reefstreamCli(['review', 'push', '--coco-annotator', annotator.url, '--dataset', 'Site 1 review', '--results', ndjson], env);
   assert.equal(push.status, 0, push.stderr);
-  assert.match(push.stdout, /^review: dataset Site 1 review \(id 1, made now\): 5 images, 5 uploaded, 0 there already; \d categories \(\d made\); 20 points imported, task 1: 0 errors, 0 warnings/);
-  // The uploads are the photos from Dropbox, byte for byte.
-  for (const image of annotator.images) assert.deepEqual(image.bytes, await readFile(join(root, 'Surveys', 'site1', image.fileName)));
+  assert.match(push.stdout, /^review: dataset Site 1 review \(id 1, made now\): 5 images; 5 uploaded, 0 there already; 20 points imported \(task 1\); \d categories \(\d made\)\n {2}record: /);
+  // The uploads are the photos from Dropbox, as the backend saved them again: the same pixel grid, no EXIF.
+  for (const image of annotator.images) {
+    const [stored, original] = await Promise.all([sharp(image.bytes).metadata(), sharp(await readFile(join(root, 'Surveys', 'site1', image.fileName))).metadata()]);
+    assert.deepEqual([stored.width, stored.height, stored.exif], [original.width, original.height, undefined]);
+    assert.ok(original.exif !== undefined);
+  }
   for (const secret of [sim.token, dropboxDouble.token, annotator.password]) assert.ok(!`${run.stdout}${run.stderr}${push.stdout}${push.stderr}`.includes(secret));
 
   // A reviewer corrects two points in the web UI: to the label of another point.

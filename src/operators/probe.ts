@@ -1,6 +1,6 @@
 import { mergeMap, type OperatorFunction } from 'rxjs';
 import { probeImage } from '../images/probe.js';
-import type { ImageRef, ProbedImage } from '../model.js';
+import type { ImageRef, PhotoExif, ProbedImage } from '../model.js';
 import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
 import { withFields } from '../util/objects.js';
 
@@ -17,6 +17,17 @@ export interface ProbeOptions {
   imageSize?: { width: number; height: number };
 }
 
+/** The file's own EXIF first; what the source knows fills what the file does not say. */
+function withKnownExif(probed: ProbedImage, known: PhotoExif): ProbedImage {
+  return {
+    ...probed,
+    orientation: probed.orientation ?? known.orientation,
+    dateTimeOriginal: probed.dateTimeOriginal ?? known.dateTimeOriginal,
+    latitude: probed.latitude ?? known.latitude,
+    longitude: probed.longitude ?? known.longitude,
+  };
+}
+
 /**
  * Reads each image's displayed size and EXIF date and GPS (headers only, no pixels). An image that
  * cannot be read, or is over 64 MP, becomes a failed image with the reason.
@@ -31,7 +42,7 @@ export function probe(options: ProbeOptions = {}): OperatorFunction<OrFailed<Ima
       if (probed.width * probed.height > MAX_PIXELS) {
         return failedBeforeSending(image, `${probed.width} x ${probed.height} = ${probed.width * probed.height} pixels is over CoralNet's limit of ${MAX_PIXELS} (8000 x 8000): downscale it.`);
       }
-      return probed;
+      return image.exif === undefined ? probed : withKnownExif(probed, image.exif);
     } catch (error) {
       return failedBeforeSending(image, `${image.path ?? image.url ?? image.name} ${(error as Error).message}`);
     }

@@ -32,12 +32,29 @@ export interface Dataset {
 export interface DatasetImage {
   id: number;
   file_name: string;
+  /** Set by an import (and by the web UI's saves); a reviewer's deletions leave it set. */
   annotated?: boolean;
+  num_annotations?: number;
 }
 
 export interface Category {
   id: number;
   name: string;
+  /** Who made it (`GET /api/category/`), and whether it is in that user's undo tab. */
+  creator?: string;
+  deleted?: boolean;
+}
+
+/** A line of a task's log: `[01-12-2026 09:15:02] [WARNING] Could not find image IMG_1.JPG`. */
+export interface TaskLogLine {
+  level: string;
+  message: string;
+}
+
+/** A task's log line split into its level and message (a line of another shape is kept whole, as INFO). */
+export function parseTaskLog(line: string): TaskLogLine {
+  const m = /^\[[^\]]*\] \[(\w+)\] ([\s\S]*)$/.exec(line);
+  return m ? { level: m[1]!.toUpperCase(), message: m[2]! } : { level: 'INFO', message: line };
 }
 
 export interface CocoTask {
@@ -209,7 +226,10 @@ export class CocoAnnotator {
     return res;
   }
 
-  /** Uploads an image into a dataset; `false` when a file of that name is there already. */
+  /**
+   * Uploads an image into a dataset; `false` when a file of that name is in the dataset's folder
+   * already. The backend decodes and saves it again (EXIF is not kept) and names it by its base name.
+   */
   async upload(datasetId: number, fileName: string, bytes: Uint8Array, type = 'image/jpeg'): Promise<boolean> {
     const res = await this.send('POST', 'image/', {
       form: () => {
@@ -224,20 +244,28 @@ export class CocoAnnotator {
       if (/exist/i.test(message)) return false;
       throw new CocoAnnotatorError(`Uploading ${fileName}: COCO Annotator refused it (${message}).`);
     }
+    if (res.status >= 500) {
+      await res.body?.cancel();
+      throw new CocoAnnotatorError(`Uploading ${fileName}: COCO Annotator failed with ${res.status} (it could not decode or save the image; see the server's log).`);
+    }
     await this.expectJson(`Uploading ${fileName}`, res);
     return true;
   }
 
-  /** Creates a point category (`keypoint_labels: ["point"]`); `false` when the name exists (names are unique). */
-  async createCategory(name: string, color: string): Promise<boolean> {
+  /** Every category this user sees: those of their datasets and those they made, deleted ones marked. */
+  async categories(): Promise<Category[]> {
+    return this.expectJson<Category[]>('Listing categories', await this.send('GET', 'category/'));
+  }
+
+  /** Creates a point category (`keypoint_labels: ["point"]`); `undefined` when this user has one of that name already (names are unique per creator). */
+  async createCategory(name: string, color: string): Promise<Category | undefined> {
     const res = await this.send('POST', 'category/', { json: { name, supercategory: 'CoralNet', color, keypoint_labels: ['point'], keypoint_edges: [], keypoint_colors: [] } });
     if (res.status === 400) {
       const message = messageOf(await res.json().catch(() => undefined));
-      if (/exist/i.test(message)) return false;
+      if (/exist/i.test(message)) return undefined;
       throw new CocoAnnotatorError(`Creating category ${name}: COCO Annotator refused it (${message}).`);
     }
-    await this.expectJson(`Creating category ${name}`, res);
-    return true;
+    return this.expectJson<Category>(`Creating category ${name}`, res);
   }
 
   /** Sets the dataset's categories to exactly `names`: the call replaces the list, so send every name to keep. */
@@ -257,18 +285,27 @@ export class CocoAnnotator {
     return (await this.expectJson<{ id: number }>(`Importing annotations into dataset ${datasetId}`, res)).id;
   }
 
-  /** Polls `/api/tasks/` until the task is completed; resolves with it and its log when it had errors or warnings. */
-  async taskDone(taskId: number, options: { intervalMs?: number; onProgress?: (task: CocoTask) => void } = {}): Promise<{ task: CocoTask; logs: string[] }> {
+  /**
+   * Polls `/api/tasks/` until the task is completed, and resolves with it and the warnings and
+   * errors of its log. A task reads completed as its progress reaches 100, which the import sets
+   * before it has done its last item; so a completed task is read again after `settleMs` (default
+   * 2 s), until its counts stay the same.
+   */
+  async taskDone(taskId: number, options: { intervalMs?: number; settleMs?: number; onProgress?: (task: CocoTask) => void } = {}): Promise<{ task: CocoTask; logs: TaskLogLine[] }> {
+    const interval = options.intervalMs ?? 1000;
+    let completed: CocoTask | undefined;
     for (;;) {
       const tasks = await this.expectJson<CocoTask[]>('Reading tasks', await this.send('GET', 'tasks/'));
       const task = tasks.find((t) => t.id === taskId);
-      if (!task) throw new CocoAnnotatorError(`COCO Annotator lists no task ${taskId}: the import was lost; run the push again (it does not duplicate).`);
+      if (!task) throw new CocoAnnotatorError(`COCO Annotator lists no task ${taskId}: the import was lost; run the push again (what arrived is not sent twice).`);
       options.onProgress?.(task);
-      if (task.completed) {
-        const logs = task.errors > 0 || task.warnings > 0 ? (await this.expectJson<{ logs: string[] }>(`Reading the log of task ${taskId}`, await this.send('GET', `tasks/${taskId}/logs`))).logs : [];
-        return { task, logs };
+      if (task.completed && completed !== undefined && completed.errors === task.errors && completed.warnings === task.warnings) {
+        if (task.errors === 0 && task.warnings === 0) return { task, logs: [] };
+        const { logs } = await this.expectJson<{ logs: string[] }>(`Reading the log of task ${taskId}`, await this.send('GET', `tasks/${taskId}/logs`));
+        return { task, logs: logs.map(parseTaskLog).filter((line) => line.level === 'WARNING' || line.level === 'ERROR') };
       }
-      await sleep(options.intervalMs ?? 1000);
+      completed = task.completed ? task : undefined;
+      await sleep(task.completed ? (options.settleMs ?? Math.max(interval, 2000)) : interval);
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * Machine against human: the points people reviewed in COCO Annotator (or any COCO file) matched
- * to the machine's points of the same image by position, and the agreement the team needs to
+ * to the machine's points of the same image (by the survey's name, or the flat name `review push`
+ * gave it) by position, and the agreement the team needs to
  * trust the classifier at their scale — top-1 and top-5 accuracy per label, a confusion matrix,
  * and percent cover from humans beside the machine's, per image and per label group.
  *
@@ -12,6 +13,7 @@ import type { LabelGroups } from '../cover/labelGroups.js';
 import { CsvFile } from '../sinks/csv.js';
 import { readFile } from 'node:fs/promises';
 import { readCocoFile, type CocoFile } from './cocoAnnotator.js';
+import { reviewFileName } from './reviewNames.js';
 
 export interface CompareOptions {
   /** The human points: COCO Annotator's export of the dataset, or a COCO file. */
@@ -182,9 +184,11 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
   let machineOnly = 0;
 
   for await (const line of options.machine) {
-    const human = humanByImage.get(line.name);
-    if (human === undefined || found.has(line.name)) continue;
-    found.add(line.name);
+    // The reviewed image under the survey's name, or under the flat name a push gave it.
+    const key = humanByImage.has(line.name) ? line.name : reviewFileName(line.name);
+    const human = humanByImage.get(key);
+    if (human === undefined || found.has(key)) continue;
+    found.add(key);
     const machineLabels = line.points.map((p) => p.classifications.map((c) => spell.machine(c.label_code)));
     const pairs = matchPoints(human, line.points, tolerance);
     matchedCount += pairs.length;
