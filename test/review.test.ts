@@ -57,6 +57,16 @@ async function runCli(sim: Awaited<ReturnType<typeof simulator>>, source: string
   return { run, out, ndjson };
 }
 
+/** A painted survey of `count` photos run through the simulator: its NDJSON. */
+async function ranSurvey(t: T, count: number): Promise<string> {
+  const sim = await simulator(t);
+  const survey = await tempFolder(t);
+  await paintSurvey(survey, count, { width: 160, height: 120, blockRows: 2, blockColumns: 2 });
+  const { run, ndjson } = await runCli(sim, survey, await tempFolder(t));
+  assert.equal(run.status, 0, run.stderr);
+  return ndjson;
+}
+
 const loginEnv = (double: CocoAnnotatorDouble) => ({ COCO_ANNOTATOR_USER: double.username, COCO_ANNOTATOR_PASSWORD: double.password });
 
 /** The dataset as people see it: each live point as `file x,y label`. */
@@ -98,12 +108,7 @@ test('review names: folders flattened with __, reversibly; plain names unchanged
 });
 
 test('a push after review never undoes it: relabelled points stay relabelled, a deleted point stays deleted, nothing is imported twice', async (t) => {
-  const sim = await simulator(t);
-  const survey = await tempFolder(t);
-  await paintSurvey(survey, 6, { width: 160, height: 120, blockRows: 2, blockColumns: 2 });
-  const work = await tempFolder(t);
-  const { run, ndjson } = await runCli(sim, survey, work);
-  assert.equal(run.status, 0, run.stderr);
+  const ndjson = await ranSurvey(t, 6);
   const double = await annotatorDouble(t);
   const push = (results = ndjson) => pushForReview({ url: double.url, username: double.username, password: double.password, dataset: 'Lagoon review', results, pollMs: 5 });
   const first = await push();
@@ -129,11 +134,7 @@ test('a push after review never undoes it: relabelled points stay relabelled, a 
 });
 
 test('review push: an import that drops points is a loss: exit 3, how many points and why; the next push sends them', async (t) => {
-  const sim = await simulator(t);
-  const survey = await tempFolder(t);
-  await paintSurvey(survey, 3, { width: 160, height: 120, blockRows: 2, blockColumns: 2 });
-  const work = await tempFolder(t);
-  const { ndjson } = await runCli(sim, survey, work);
+  const ndjson = await ranSurvey(t, 3);
   let vanish: string | undefined = 'IMG_0002.jpg';
   const double = await annotatorDouble(t, {
     beforeImport: () => {
@@ -160,11 +161,7 @@ test('review push: an import that drops points is a loss: exit 3, how many point
 });
 
 test('review push: categories found among those the user sees, whatever their case and whoever made them; another user\'s name is no clash', async (t) => {
-  const sim = await simulator(t);
-  const survey = await tempFolder(t);
-  await paintSurvey(survey, 4, { width: 160, height: 120, blockRows: 2, blockColumns: 2 });
-  const work = await tempFolder(t);
-  const { ndjson } = await runCli(sim, survey, work);
+  const ndjson = await ranSurvey(t, 4);
   const labels = [...new Set((await readLines(ndjson)).flatMap((l) => l.points.map((p) => p.classifications[0]!.label_code)))].sort();
   assert.ok(labels.length >= 2, labels.join());
   const double = await annotatorDouble(t, { users: [{ username: 'maria', password: 'm' }] });
@@ -185,11 +182,7 @@ test('review push: categories found among those the user sees, whatever their ca
 });
 
 test('review push: a category this user deleted (in the undo tab) stops the push before anything is sent, saying what to do', async (t) => {
-  const sim = await simulator(t);
-  const survey = await tempFolder(t);
-  await paintSurvey(survey, 2, { width: 160, height: 120, blockRows: 2, blockColumns: 2 });
-  const work = await tempFolder(t);
-  const { ndjson } = await runCli(sim, survey, work);
+  const ndjson = await ranSurvey(t, 2);
   const label = (await readLines(ndjson))[0]!.points[0]!.classifications[0]!.label_code;
   const double = await annotatorDouble(t);
   double.categories.push({ id: 7, name: label, keypoints: ['point'], creator: double.username, deleted: true });
