@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { z } from 'zod';
 import { runDemo } from './demo/demo.js';
 import { defaultErrorsPath, runSurvey, RunStoppedError, type SurveySummary } from './flow/runSurvey.js';
@@ -27,15 +26,6 @@ import { cocoResultsPath, writeCoco } from './sinks/coco.js';
 import type { ImageRef } from './model.js';
 import type { ClientEvent } from './coralnet/client.js';
 import { checkDistinctOutputs } from './flow/outputLock.js';
-
-// A run keeps a small live set (~25 MB: the images in flight, the code) and makes much short-lived
-// garbage (result bodies, rows). By default V8 lets the heap grow to about four times the live set
-// before a full collection, which a million-image run paid in peak memory. Growing it by half kept
-// the headroom under the young generation's size, where V8 starts marking again as soon as a full
-// collection ends: 30 full collections in 20,000 photos, ~4 s of marking on the other core. By
-// three-quarters: 20; by 100 %: 16, but then a million-image run's peak came to 1.20–1.26× a
-// 10,000-image run's, at the memory target's edge (bench/README.md).
-setFlagsFromString('--heap-growing-percent=75');
 
 class UsageError extends Error {}
 

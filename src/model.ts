@@ -16,6 +16,8 @@ export interface ImageRef {
   version?: string;
   /** Position in this run's stream (0-based): outputs are written in this order. */
   seq?: number;
+  /** The ticket of the credit `listImages` took for it: a sink gives it back once the image is written. */
+  ticket?: number;
   /** Aux1–Aux5 from the source (a URL list's columns), for the CSV's metadata columns. */
   aux?: Partial<Record<'Aux1' | 'Aux2' | 'Aux3' | 'Aux4' | 'Aux5', string>>;
   /**

@@ -15,7 +15,6 @@ import {
   ServerError,
   UnexpectedResponseError,
 } from '../src/coralnet/errors.js';
-import { resultReader } from '../src/coralnet/resultReader.js';
 import { resultBodySchema, toImageResults } from '../src/coralnet/schemas.js';
 import { startSimulator, type SimulatorOptions } from '../src/simulator/server.js';
 import { serveFolder } from '../src/sources/folderServer.js';
@@ -163,20 +162,21 @@ describe('client: the protocol', () => {
     assert.equal(result.images[0]!.url, 'https://www.dropbox.com/s/66d445fhvmwzgmw/HKARMS01_1T.jpg?dl=1');
   });
 
-  test('results read on the result thread and here are the same records; a body the thread leaves is read here', async (t) => {
+  test('results read through the schema: today\'s body, a legacy failure, a byte-order mark; a body that is not JSON is one clear error', async (t) => {
     const { readFile } = await import('node:fs/promises');
     const fixture = await readFile(new URL('../../test/fixtures/coralnet-result-arms-2020.json', import.meta.url), 'utf8');
     const legacy = JSON.stringify({ data: [{ type: 'image', id: 'u', attributes: { url: 'u', error: 'Failed to download' } }] });
-    const bodies: Record<string, string> = { '/api/deploy_job/1/result/': fixture, '/api/deploy_job/2/result/': legacy, '/api/deploy_job/3/result/': '<html>Bad Gateway</html>' };
+    const bodies: Record<string, string> = { '/api/deploy_job/1/result/': fixture, '/api/deploy_job/2/result/': legacy, '/api/deploy_job/3/result/': '<html>Bad Gateway</html>', '/api/deploy_job/4/result/': `\ufeff${legacy}` };
     const server = createServer((req, res) => void res.writeHead(200, { 'content-type': 'application/vnd.api+json' }).end(bodies[req.url ?? '']));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const client = new CoralNetClient({ apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`, token: 'a'.repeat(40) });
     t.after(() => client.close());
-    assert.equal(await resultReader.thread.whenReady(), true);
-    const onThread = await client.result(client.jobFromId('1'));
-    assert.deepEqual(onThread, { ready: true, images: toImageResults(resultBodySchema.parse(JSON.parse(fixture))) });
+    const read = await client.result(client.jobFromId('1'));
+    assert.deepEqual(read, { ready: true, images: toImageResults(resultBodySchema.parse(JSON.parse(fixture))) });
+    assert.ok(read.ready && read.images.length > 0 && read.images.every((image) => image.ok && image.points.length > 0));
     assert.deepEqual(await client.result(client.jobFromId('2')), { ready: true, images: [{ url: 'u', ok: false, errors: ['Failed to download'] }] });
+    assert.deepEqual(await client.result(client.jobFromId('4')), { ready: true, images: [{ url: 'u', ok: false, errors: ['Failed to download'] }] });
     await assert.rejects(client.result(client.jobFromId('3')), /GET \/api\/deploy_job\/3\/result\/ answered 200 with a body that is not JSON/);
   });
 });

@@ -151,3 +151,55 @@ test('reasonKind: a failure reason as the summary counts it, without names, path
   assert.equal(reasonKind('The folder /surveys/lagoon/site3 could not be read (EACCES): its photos are not in this run.'), 'The folder could not be read (EACCES)');
   assert.equal(reasonKind('notes.jpg is not an image that can be read (JPEG, PNG, TIFF or WebP): check the file'), 'is not an image that can be read (JPEG, PNG, TIFF or WebP)');
 });
+
+test('backpressure in the public operators: the listing runs no further ahead of the sinks than its window, skipped images give their credits back', async (t) => {
+  const { startSimulator } = await import('../src/simulator/server.js');
+  const { CoralNetClient } = await import('../src/coralnet/client.js');
+  const { listImages } = await import('../src/operators/listImages.js');
+  const { probe } = await import('../src/operators/probe.js');
+  const { samplePoints } = await import('../src/operators/samplePoints.js');
+  const { annotate } = await import('../src/operators/annotate.js');
+  const { skipImages } = await import('../src/operators/skipImages.js');
+  const { writeCsv, writeErrors, writeNdjson } = await import('../src/operators/write.js');
+  const { readFile } = await import('node:fs/promises');
+  const sim = await startSimulator({ burst: { limit: 6000, periodMs: 60_000 }, sustained: { limit: 60_000, periodMs: 3_600_000 }, fakeImages: { width: 64, height: 48 } });
+  t.after(() => sim.close());
+  const client = await CoralNetClient.connect({ apiUrl: sim.url, token: sim.token, windows: [{ limit: 6000, periodMs: 60_000 }] });
+  t.after(() => client.close());
+  const folder = await tempFolder(t);
+  let pulled = 0;
+  let written = 0;
+  let skipped = 0;
+  let mostAhead = 0;
+  function* refs() {
+    for (let i = 0; i < 1000; i++) {
+      pulled++;
+      mostAhead = Math.max(mostAhead, pulled - written - skipped);
+      yield { name: `IMG_${i}.jpg`, url: `https://example.org/survey/IMG_${i}.jpg` };
+    }
+  }
+  const { lastValueFrom, tap } = await import('rxjs');
+  await lastValueFrom(
+    listImages(refs(), { window: 150 }).pipe(
+      skipImages((image) => image.name.endsWith('7.jpg') && ++skipped > 0),
+      probe({ imageSize: { width: 64, height: 48 } }),
+      samplePoints({ method: 'random:3' }),
+      chunk(100, 50),
+      annotate(client, { classifierId: 1 }),
+      writeCsv(join(folder, 'out.csv')),
+      tap(() => written++),
+      writeNdjson(join(folder, 'out.ndjson')),
+      writeErrors(join(folder, 'out.errors.ndjson')),
+    ),
+    { defaultValue: undefined },
+  );
+  assert.equal(pulled, 1000);
+  assert.equal(written, 900, 'every image but the skipped tenth');
+  assert.equal(skipped, 100);
+  // The credit of an image goes back just before it is counted here: one more may be pulled in between.
+  assert.ok(mostAhead <= 151, `the listing ran ${mostAhead} images ahead of what was written or skipped (window 150)`);
+  assert.ok(mostAhead >= 100, `a job's worth at least was in flight (${mostAhead})`);
+  assert.equal((await readFile(join(folder, 'out.csv'), 'utf8')).trim().split('\n').length, 1 + 900 * 3);
+  assert.equal((await readFile(join(folder, 'out.ndjson'), 'utf8')).trim().split('\n').length, 900);
+  assert.equal(await readFile(join(folder, 'out.errors.ndjson'), 'utf8'), '');
+});

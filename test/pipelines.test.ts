@@ -46,6 +46,19 @@ test('the pipeline files run as written against the simulator', async (t) => {
     assert.equal(label, paintedLabel(painted.find((p) => p.name === name)!, Number(row), Number(column)));
   }
 
+  // The README's example: CoralNet's CSV, the NDJSON and the errors file, every point as painted.
+  const readme = await runPipeline('readme-example.js', [list], env, root);
+  assert.equal(readme.status, 0, readme.stderr);
+  const rows = (await readFile(join(root, 'results.csv'), 'utf8')).trim().split('\n');
+  assert.equal(rows.length, 1 + 33 * 30);
+  assert.match(rows[0]!, /^Name,Date,Aux1,Aux2,Aux3,Aux4,Aux5,Latitude,Longitude,Row,Column,Label code,Annotator,/);
+  for (const line of rows.slice(1)) {
+    const cells = line.split(',');
+    assert.equal(cells[11], paintedLabel(painted.find((p) => p.name === cells[0])!, Number(cells[9]), Number(cells[10])), line);
+  }
+  assert.equal((await readFile(join(root, 'results.ndjson'), 'utf8')).trim().split('\n').length, 33);
+  assert.equal(await readFile(join(root, 'results.errors.ndjson'), 'utf8'), '');
+
   // The folder pipeline, with the folder "published" under the local server's URL.
   const folder = await runPipeline('folder-to-csv.js', [join(root, 'www'), served.url, join(root, 'folder.csv')], env, root);
   assert.equal(folder.status, 0, folder.stderr);

@@ -3,7 +3,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { lastValueFrom, toArray } from 'rxjs';
 import { probeImage, ImageProbeError } from '../src/images/probe.js';
 import { listImages } from '../src/operators/listImages.js';
 import { isFailed } from '../src/operators/failures.js';
@@ -58,28 +57,37 @@ test('a URL list as CSV: url, name and Aux columns', async (t) => {
   ]);
 });
 
-test('listImages pulls no further than its credits', async (t) => {
-  const { Credits } = await import('../src/flow/credits.js');
+test('listImages pulls no further than its window: each image a ticket, given back once (a second give is passed by)', async (t) => {
+  const { Credits, giveBack } = await import('../src/flow/credits.js');
+  const { DEFAULT_WINDOW } = await import('../src/operators/listImages.js');
   let pulled = 0;
-  function* refs() {
-    for (let i = 0; i < 1000; i++) {
+  function* refs(count: number) {
+    for (let i = 0; i < count; i++) {
       pulled++;
       yield { name: `${i}.jpg`, url: `https://example.org/${i}.jpg` };
     }
   }
   const credits = new Credits(5);
-  const seen: string[] = [];
-  const subscription = listImages(refs(), credits).subscribe((image) => seen.push(image.name));
+  const seen: Array<{ name: string; ticket?: number }> = [];
+  const subscription = listImages(refs(1000), { credits }).subscribe((image) => seen.push(image));
   t.after(() => subscription.unsubscribe());
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(seen.length, 5);
   assert.equal(pulled, 5);
-  credits.give(3);
+  assert.equal(new Set(seen.map((image) => image.ticket)).size, 5);
+  for (const image of seen.slice(0, 3)) giveBack({ ...image }); // a record spread along the pipe keeps its ticket
+  for (const image of seen.slice(0, 3)) giveBack(image);
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(seen.length, 8);
   assert.equal(credits.inUse, 5);
-  const all = await lastValueFrom(listImages(refs()).pipe(toArray()));
-  assert.equal(all.length, 1000);
+  subscription.unsubscribe();
+  // Without a window given, the default one: nothing written, nothing more pulled.
+  pulled = 0;
+  const listed: string[] = [];
+  const unbounded = listImages(refs(5000)).subscribe((image) => listed.push(image.name));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  unbounded.unsubscribe();
+  assert.deepEqual([listed.length, pulled], [DEFAULT_WINDOW, DEFAULT_WINDOW]);
 });
 
 test('probe: stored size and orientation tag, EXIF date and GPS, from a file and from the first bytes of a URL', async (t) => {

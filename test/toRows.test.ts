@@ -3,9 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { resultBodySchema, toImageResults } from '../src/coralnet/schemas.js';
 import type { AnnotatedImage } from '../src/model.js';
-import { writeToString } from 'fast-csv';
-import { csvLine } from '../src/sinks/csv.js';
-import { confidencePercent, csvHeader, csvLinesOf, rowsOf } from '../src/operators/toRows.js';
+import { csvText } from '../src/sinks/csv.js';
+import { confidencePercent, csvHeader, rowsOf } from '../src/operators/toRows.js';
 
 test("confidence is Python's round(score * 100): halves to even, of the floating-point product", () => {
   assert.equal(confidencePercent(0.125), 12);
@@ -49,14 +48,12 @@ test('the real 2020 result becomes export rows, one per point in point order', a
   assert.equal(rows.length, first.points.length);
   assert.deepEqual(rows[0], ['HKARMS01_1T.jpg', '2020-01-31', 'ARMS01', '', '', '', '', '22.3', '114.2', '118', '118', '_RDEN', 'robot', '_RDEN', '77', '_BRY', '9', '_BFILM', '3', '_SED', '2', '_SP', '2']);
   assert.deepEqual(rows[1]!.slice(9, 13), ['118', '554', '_NR', 'robot']);
-  // The run's CSV writer builds the same lines without the row arrays.
-  const lines = csvLinesOf(image, { metadata: true });
-  assert.equal(lines, rows.map(csvLine).join(''));
+  const lines = await csvText(rows);
   assert.equal(lines.split('\n', 1)[0], 'HKARMS01_1T.jpg,2020-01-31,ARMS01,,,,,22.3,114.2,118,118,_RDEN,robot,_RDEN,77,_BRY,9,_BFILM,3,_SED,2,_SP,2');
-  assert.equal(csvLinesOf(image, { suggestions: 2 }), rowsOf(image, { suggestions: 2 }).map(csvLine).join(''));
+  assert.equal(lines.split('\n').length, rows.length + 1);
 });
 
-test('fewer than five classifications leave empty cells', () => {
+test('fewer than five classifications leave empty cells', async () => {
   const image: AnnotatedImage = {
     name: 'a.jpg',
     width: 10,
@@ -68,19 +65,16 @@ test('fewer than five classifications leave empty cells', () => {
     classified: [{ row: 1, column: 2, classifications: [{ label_id: 1, label_code: 'A', label_name: 'a', score: 0.6 }, { label_id: 2, label_code: 'B', label_name: 'b', score: 0.4 }] }],
   };
   assert.deepEqual(rowsOf(image), [['a.jpg', '1', '2', 'A', 'robot', 'A', '60', 'B', '40', '', '', '', '', '', '']]);
-  assert.equal(csvLinesOf(image), 'a.jpg,1,2,A,robot,A,60,B,40,,,,,,\n');
+  assert.equal(await csvText(rowsOf(image)), 'a.jpg,1,2,A,robot,A,60,B,40,,,,,,\n');
   // Names and label codes with commas or quotes are quoted in the lines as in the rows.
   const odd: AnnotatedImage = { ...image, name: 'site 1, "north".jpg', aux: { Aux2: 'a,b' }, classified: [{ row: 1, column: 2, classifications: [{ label_id: 1, label_code: 'A,1', label_name: 'a', score: 1 }] }] };
-  assert.equal(csvLinesOf(odd, { metadata: true }), '"site 1, ""north"".jpg",,,"a,b",,,,,,1,2,"A,1",robot,"A,1",100,,,,,,,,\n');
-  assert.equal(csvLinesOf(odd, { metadata: true }), rowsOf(odd, { metadata: true }).map(csvLine).join(''));
+  assert.equal(await csvText(rowsOf(odd, { metadata: true })), '"site 1, ""north"".jpg",,,"a,b",,,,,,1,2,"A,1",robot,"A,1",100,,,,,,,,\n');
 });
 
-test('CSV lines are quoted exactly as fast-csv quotes them', async () => {
+test('CSV lines as fast-csv writes them: quoted only where needed, quotes doubled, a | quoted, NUL bytes dropped', async () => {
   const rows = [
     ['plain', 'with,comma', 'with "quote"', 'line\nbreak', 'carriage\rreturn', '', ' spaced ', 'ünïcode', '"'],
-    ['IMG 0001.JPG', '2024-03-05', '-17.5', 'CCA', 'robot'],
+    ['IMG 0001.JPG', '2024-03-05', '-17.5', 'a|b', 'nul\u0000byte'],
   ];
-  const ours = rows.map(csvLine).join('');
-  assert.equal(ours, await writeToString(rows, { headers: false, includeEndRowDelimiter: true }));
-  assert.equal(csvLine(['a,b', 'c']), '"a,b",c\n');
+  assert.equal(await csvText(rows), 'plain,"with,comma","with ""quote""","line\nbreak","carriage\rreturn",, spaced ,ünïcode,""""\nIMG 0001.JPG,2024-03-05,-17.5,"a|b",nulbyte\n');
 });

@@ -27,12 +27,10 @@ import {
   statusBodySchema,
   tokenBodySchema,
   toImageResults,
-  imageResultsOf,
   userBodySchema,
   type ImageResult,
 } from './schemas.js';
-import { resultReader } from './resultReader.js';
-import { JSON_API, assertTokenSafe, header, newDispatcher, responseOf, send, type RawResponse } from './transport.js';
+import { JSON_API, assertTokenSafe, header, newDispatcher, send, type RawResponse } from './transport.js';
 
 export const CORALNET_API = 'https://coralnet.ucsd.edu/api/';
 
@@ -237,8 +235,6 @@ export class CoralNetClient {
    */
   async deploy(classifierId: number | string, images: readonly ImageRequest[], options: DeployOptions = {}): Promise<DeployJob> {
     checkDeployRequest(images);
-    // Loaded while the job runs, so that its result is read off the main thread.
-    resultReader.thread.start();
     await this.gate.jobs.acquire(options.signal);
     const mine = this.#deployTurn.then(async () => {
       await options.journal?.beforeSend(this.highestKnownJobId());
@@ -338,10 +334,7 @@ export class CoralNetClient {
     if (res.status === 409) return { ready: false };
     if (res.status === 200) {
       this.finished(job);
-      const read = await resultReader.read(res.bytes);
-      // The reader's thread stopped with the body: the server still has it.
-      if (read === undefined) return this.result(job, signal);
-      return { ready: true, images: Array.isArray(read) ? read : readResultHere(endpoint, responseOf(res.status, res.headers, read)) };
+      return { ready: true, images: toImageResults(parseBody(endpoint, res, resultBodySchema)) };
     }
     if (res.status === 404) this.finished(job);
     throw this.errorFor(endpoint, res);
@@ -597,12 +590,6 @@ function errorDetail(res: RawResponse): { detail: string; pointer?: string } {
   }
   const type = header(res.headers, 'content-type') ?? 'no content type';
   return { detail: res.text.length === 0 ? `(empty body)` : `(a ${type.split(';')[0]} body, not a CoralNet error)` };
-}
-
-/** A result body read on the main thread: when the result thread is not there, or the body is not in today's shape. */
-function readResultHere(endpoint: string, res: RawResponse): ImageResult[] {
-  const json = parseJson(endpoint, res);
-  return imageResultsOf(json) ?? toImageResults(checkShape(endpoint, res, resultBodySchema, json));
 }
 
 function parseBody<S extends z.ZodType>(endpoint: string, res: RawResponse, schema: S): z.output<S> {

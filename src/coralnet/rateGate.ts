@@ -4,7 +4,6 @@
  * every request when one does arrive.
  */
 import { sleep, type RateWindow } from '../util/duration.js';
-import { withFields } from '../util/objects.js';
 
 /** CoralNet's windows per user: 60 requests a minute (burst) and 1000 an hour (sustained). */
 export const CORALNET_WINDOWS: readonly RateWindow[] = [
@@ -180,7 +179,7 @@ export class RateGate {
   /** How full each window is now, requests in flight included: what a poll planner can spend. */
   usage(now = Date.now()): WindowUsage[] {
     this.prune(now);
-    return this.windows.map((window) => withFields(window, { used: this.answeredAt.length - this.firstInWindow(window, now) + this.inFlight }));
+    return this.windows.map((window) => ({ ...window, used: this.answeredAt.length - this.firstInWindow(window, now) + this.inFlight }));
   }
 
   private async admit(signal?: AbortSignal): Promise<GatePass> {

@@ -3,7 +3,6 @@
  * docs/coralnet-api.md). Parsing turns them into the plain records the rest of reefstream uses.
  */
 import { z } from 'zod';
-import { packResults, unpackResults } from './packedResults.js';
 
 /** Ids come as strings (`"7"`); accept numbers too and keep strings. */
 const jobId = z.union([z.string().min(1), z.number().int()]).transform(String);
@@ -91,17 +90,4 @@ export function toImageResults(body: z.output<typeof resultBodySchema>): ImageRe
       ? { url: attributes.url, ok: true as const, points: attributes.points }
       : { url: attributes.url, ok: false as const, errors: attributes.errors },
   );
-}
-
-/**
- * The same records as `toImageResults(resultBodySchema.parse(json))`, checked in one pass: a result
- * body holds ~1.5 MB of points a job, and zod's copying parse of it cost more than the rest of the
- * client's work on the body. Only the shape the server writes today is taken here (see
- * {@link packResults}); anything else returns `undefined`, and the schema then reads it (or explains
- * what is wrong).
- * @example imageResultsOf(JSON.parse(text)) ?? toImageResults(resultBodySchema.parse(JSON.parse(text)))
- */
-export function imageResultsOf(json: unknown): ImageResult[] | undefined {
-  const packed = packResults(json);
-  return packed && unpackResults(packed);
 }

@@ -3,17 +3,14 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { InsecureConnectionError } from './errors.js';
 import { keepsSecrets } from '../util/loopback.js';
-import { utf8Text } from '../util/utf8.js';
 
 export const JSON_API = 'application/vnd.api+json';
 
 export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  /** The body as it came. */
-  bytes: Uint8Array;
-  /** The body as text, decoded when first asked for. */
-  readonly text: string;
+  /** The body as text. */
+  text: string;
 }
 
 export interface RawRequest {
@@ -39,20 +36,7 @@ export async function send(dispatcher: Dispatcher, req: RawRequest): Promise<Raw
     headersTimeout: req.timeoutMs,
     bodyTimeout: req.timeoutMs,
   });
-  return responseOf(res.statusCode, res.headers, await res.body.bytes());
-}
-
-/** A response whose body is decoded as text when first asked for. */
-export function responseOf(status: number, headers: IncomingHttpHeaders, bytes: Uint8Array): RawResponse {
-  let text: string | undefined;
-  return {
-    status,
-    headers,
-    bytes,
-    get text() {
-      return (text ??= utf8Text(bytes));
-    },
-  };
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
 /** Refuses a URL over which a token would travel in clear text to another machine. */

@@ -2,6 +2,10 @@
  * Backpressure for RxJS: a source hands out an item only against a credit, and the sink gives the
  * credit back once the item's rows are written. In-flight items never exceed the window, whatever
  * the survey size (RxJS alone would drain the source into mergeMap's queue).
+ *
+ * `listImages` gives each image a ticket (a number, plain data that survives every spread of the
+ * record along the pipe) for the credit it took; the sink operators, and `skipImages` for images a
+ * pipeline drops, hand the ticket back with {@link giveBack}.
  */
 import { Observable } from 'rxjs';
 
@@ -70,4 +74,30 @@ export function pull<T>(items: AsyncIterable<T> | Iterable<T>, credits?: Credits
       void iterator.return?.();
     };
   });
+}
+
+/** Tickets handed out and not given back, and the window each came from. */
+const outstanding = new Map<number, Credits>();
+let lastTicket = 0;
+
+/**
+ * A ticket for a credit already taken from `credits`.
+ * @example const ticket = ticketFor(credits)  // 17
+ */
+export function ticketFor(credits: Credits): number {
+  outstanding.set(++lastTicket, credits);
+  return lastTicket;
+}
+
+/**
+ * Gives back the credit of a record's ticket; a ticket given back already (by an earlier sink of the
+ * same pipe) or none at all is passed by.
+ * @example outcomes$.pipe(tap((outcome) => giveBack(outcome)))
+ */
+export function giveBack(record: { ticket?: number }): void {
+  if (record.ticket === undefined) return;
+  const credits = outstanding.get(record.ticket);
+  if (credits === undefined) return;
+  outstanding.delete(record.ticket);
+  credits.give();
 }

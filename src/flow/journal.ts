@@ -27,10 +27,11 @@
  * resume needs: the `start` and `served` records, the count of resumes, the stale photos, the
  * deploys that still have images to write, and that checkpoint.
  */
+import type { DeployHooks } from '../operators/deploy.js';
 import { open, readFile, rename, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PlannedImage } from '../model.js';
-import { describe, OutputError } from '../sinks/lineFile.js';
+import { describe, OutputError } from '../sinks/outputFile.js';
 import { identityOf } from './writtenImages.js';
 
 /** What the outputs held at a checkpoint, and what the run had done by then (across resumes). */
@@ -217,6 +218,29 @@ export class Journal {
     const { isWritten } = options;
     if (isWritten !== undefined) journal.deploys.markWritten(new Set([...journal.deploys.byId.values()].flatMap(({ images }) => images.filter(isWritten).map(identityOf))));
     return journal;
+  }
+
+  /**
+   * Deploy hooks that record each deploy before it is sent (`sending`, named by `runTag` and its
+   * number) and its job once known (`sent`); `sent()` counts the jobs.
+   * @example const { hooks, sent } = journal.deployHooks(Date.now().toString(36))
+   */
+  deployHooks(runTag: string): { hooks: DeployHooks; sent: () => number } {
+    const names = new WeakMap<PlannedImage[], string>();
+    let deploys = 0;
+    let sent = 0;
+    const hooks: DeployHooks = {
+      beforeSend: (images, knownMax) => {
+        const deploy = `${runTag}.${deploys++}`;
+        names.set(images, deploy);
+        return this.record({ t: 'sending', deploy, images, knownMax });
+      },
+      afterSend: (job, images) => {
+        sent++;
+        return this.record({ t: 'sent', deploy: names.get(images)!, job: job.id });
+      },
+    };
+    return { hooks, sent: () => sent };
   }
 
   /**

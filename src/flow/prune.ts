@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { open, rename, stat } from 'node:fs/promises';
 import { syncFolder } from './journal.js';
-import { writeWithDrain } from '../sinks/lineFile.js';
+import { writeWithDrain } from '../sinks/outputFile.js';
 
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;

@@ -64,9 +64,15 @@ export async function recoverJobs(client: CoralNetClient, state: JournalState, w
  * each its place when it meets it; an image the listing never meets (removed from the source) has
  * none, and its result is dropped.
  */
+/** Where the listing met an image: its place in the stream, and the ticket of the credit it took. */
+export interface Place {
+  seq: number;
+  ticket?: number;
+}
+
 export class Claims {
-  private readonly places = new Map<string, number>();
-  private readonly waiting = new Map<string, (place: number | undefined) => void>();
+  private readonly places = new Map<string, Place>();
+  private readonly waiting = new Map<string, (place: Place | undefined) => void>();
   private ended = false;
 
   constructor(private readonly keys: ReadonlySet<string>) {}
@@ -77,7 +83,7 @@ export class Claims {
   }
 
   /** The listing met the image at `place`. */
-  place(key: string, place: number): void {
+  place(key: string, place: Place): void {
     const waiting = this.waiting.get(key);
     if (waiting) {
       this.waiting.delete(key);
@@ -86,7 +92,7 @@ export class Claims {
   }
 
   /** Resolves with the image's place, or undefined once the listing ended without it. */
-  placeOf(key: string): Promise<number | undefined> {
+  placeOf(key: string): Promise<Place | undefined> {
     const place = this.places.get(key);
     if (place !== undefined || this.ended) return Promise.resolve(place);
     return new Promise((resolve) => this.waiting.set(key, resolve));

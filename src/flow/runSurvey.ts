@@ -1,44 +1,45 @@
 /**
  * A whole survey run: images from a source, points placed, jobs sent to CoralNet within its
- * limits, and every image written to the CSV and NDJSON outputs or to the errors file.
+ * limits, and every image written to the CSV and NDJSON outputs or to the errors file — the public
+ * operators end to end, with a journal that lets the same command go on after a crash.
  */
-import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { concatMap, filter, from, fromEvent, identity, lastValueFrom, map, merge, mergeMap, NEVER, of, takeUntil, tap, type OperatorFunction } from 'rxjs';
+import { concatMap, filter, from, fromEvent, identity, lastValueFrom, merge, mergeMap, NEVER, of, takeUntil, tap, type OperatorFunction } from 'rxjs';
 import { CoralNetClient, CORALNET_API, type ClientEvent } from '../coralnet/client.js';
 import { MAX_IMAGES_PER_JOB } from '../coralnet/deployRequest.js';
 import type { RateWindow } from '../util/duration.js';
-import { isLoopbackHost } from '../util/loopback.js';
-import { headerReader } from '../images/headerReader.js';
 import type { AnnotationArea, PointMethod } from '../images/points.js';
 import type { ImageOutcome, ImageRef, PlannedImage, ProbedImage } from '../model.js';
 import { annotate, chunksAtOnce } from '../operators/annotate.js';
 import { chunk } from '../operators/chunk.js';
 import { dropDuplicates } from '../operators/dropDuplicates.js';
-import { isFailed, type OrFailed } from '../operators/failures.js';
+import type { OrFailed } from '../operators/failures.js';
 import { listImages, type ImageSource } from '../operators/listImages.js';
-import { walkFolder } from '../sources/localFolder.js';
-import { probe } from '../operators/probe.js';
-import { givenPoints, readPointsCsv, samplePoints } from '../operators/samplePoints.js';
-import { csvHeader, writeCsvLines } from '../operators/toRows.js';
-import { CsvFile } from '../sinks/csv.js';
-import { LineBytes } from '../sinks/lineBytes.js';
-import { NdjsonFile } from '../sinks/lineFile.js';
-import { serveFolder, type ServedFolder } from '../sources/folderServer.js';
-import { countUrlList } from '../sources/urlList.js';
-import { Credits } from './credits.js';
-import { Journal, readJournal, type Checkpoint, type JournalState, type OutputLengths, type ServerTally, type Tally } from './journal.js';
-import { checkDistinctOutputs, lockOutputs } from './outputLock.js';
-import { placePruned, pruneFile } from './prune.js';
-import { Claims, recoverJobs } from './resume.js';
-import { identityOf, WrittenImages, WrittenImagesFile, writtenImagesPath } from './writtenImages.js';
-import { PollPlanner, type StuckRule } from './pollPlanner.js';
-import { inSourceOrder } from './sourceOrder.js';
 import { pollUntilDone } from '../operators/pollUntilDone.js';
+import { probe } from '../operators/probe.js';
 import { retryErrors } from '../operators/retryErrors.js';
-import type { DeployHooks } from '../operators/deploy.js';
+import { givenPoints, readPointsCsv, samplePoints } from '../operators/samplePoints.js';
+import { writeCsv, writeErrors, writeNdjson } from '../operators/write.js';
+import { walkFolder } from '../sources/localFolder.js';
+import { countUrlList } from '../sources/urlList.js';
+import { checkSettings, Placement } from './continueRun.js';
+import { Credits } from './credits.js';
+import { Journal, readJournal, type JournalState, type OutputLengths, type ServerTally, type Tally } from './journal.js';
+import { checkDistinctOutputs, lockOutputs } from './outputLock.js';
+import { PollPlanner, type StuckRule } from './pollPlanner.js';
 import { showProgress, type Progress } from './progress.js';
+import { placePruned } from './prune.js';
+import { publish, publishing, serveAgain, type Publishing } from './publish.js';
+import { Claims, recoverJobs } from './resume.js';
 import { ServerWatch } from './serverWatch.js';
+import { inSourceOrder } from './sourceOrder.js';
+import { defaultErrorsPath, journalPath, reasonKind, runSummaryPath, writeSummary, type SurveySummary } from './summary.js';
+import { SurveyOutputs } from './surveyOutputs.js';
+import { identityOf, WrittenImages, writtenImagesPath } from './writtenImages.js';
+
+export { auxFromFolders } from './continueRun.js';
+export { defaultErrorsPath, journalPath, reasonKind, runSummaryPath, type SourceChanges, type SurveySummary } from './summary.js';
 
 export interface SurveyOptions {
   /** The API base ending in `/api/`. Default CoralNet's. */
@@ -106,54 +107,6 @@ export class RunStoppedError extends Error {
   }
 }
 
-/** The whole survey's figures: a resumed run adds those of the runs before the crash. */
-export interface SurveySummary {
-  images: number;
-  annotated: number;
-  failed: number;
-  points: number;
-  /** Deploy jobs sent. */
-  jobs: number;
-  /** Running time, the time between a crash and its resume left out. */
-  seconds: number;
-  /** Images annotated per minute of running time. */
-  imagesPerMinute: number;
-  /** How many times the run was resumed after an interruption. */
-  resumes: number;
-  /** Failure reasons and how many images each. */
-  failures: Record<string, number>;
-  /** What the server did over the whole survey: 429s, requests tried again, 5xx answers, time spent waiting. */
-  server: ServerTally;
-  /** How the source changed since the run that was resumed (only in a resumed run). */
-  changes?: SourceChanges;
-  outputs: { csv: string; ndjson?: string; errors: string; run: string };
-}
-
-/** Photos of the source since the interrupted run. */
-export interface SourceChanges {
-  /** Photos not written before: added since, or not reached before the interruption. */
-  notWrittenBefore: number;
-  /** Written before, and no longer in the source: their lines stay in the outputs. */
-  gone: number;
-  /** Written before, and changed since (size or time): annotated again, their earlier lines removed. */
-  changed: number;
-}
-
-/** The run's summary next to the CSV: `results.csv` → `results.run.json` (the report reads it). */
-export const runSummaryPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.run.json`;
-
-/** The errors file next to the CSV: `results.csv` → `results.errors.ndjson`. */
-export const defaultErrorsPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.errors.ndjson`;
-
-
-/** The journal next to the CSV: `results.csv` → `results.journal.ndjson`. */
-export const journalPath = (out: string): string => `${out.replace(/\.csv$/i, '')}.journal.ndjson`;
-
-/** Gives each local image a URL CoralNet can download. */
-function publish<T extends OrFailed<ImageRef>>(urlOf: ((image: ImageRef) => string) | undefined): OperatorFunction<T, T> {
-  return map((image) => (isFailed(image) || image.url !== undefined || urlOf === undefined ? image : { ...image, url: urlOf(image) }));
-}
-
 /** How many images the source holds, for the progress line: a folder walked, a URL list's lines counted. */
 async function countImages(source: ImageSource): Promise<number | undefined> {
   if (typeof source !== 'string') return undefined;
@@ -161,42 +114,6 @@ async function countImages(source: ImageSource): Promise<number | undefined> {
   let n = 0;
   for await (const image of walkFolder(source, { versions: false })) if (image) n++;
   return n;
-}
-
-/** Aux1–Aux5 from the folders of a name: `site1/T2/IMG_1.JPG` → Aux1 `site1`, Aux2 `T2` (five at most). */
-export function auxFromFolders(name: string): ImageRef['aux'] | undefined {
-  const folders = name.split('/').slice(0, -1).slice(0, 5);
-  if (folders.length === 0) return undefined;
-  return Object.fromEntries(folders.map((folder, i) => [`Aux${i + 1}`, folder]));
-}
-
-/**
- * A short reason for summaries: the exception name of CoralNet's message, or the message without
- * the image's name, paths and URLs, up to its first colon.
- * @example reasonKind('/surveys/a/IMG_1.HEIC is a HEIC file, which CoralNet cannot read: convert it') // 'is a HEIC file, which CoralNet cannot read'
- */
-export function reasonKind(reason: string): string {
-  const exception = /^[\w.]*?(\w+Error)\b/.exec(reason)?.[1];
-  if (exception !== undefined) return exception;
-  const words = reason
-    .replace(/^\S*[./]\S* /, '')
-    .replace(/\s*(?:https?:\/\/|\/)\S+/g, '')
-    .split(': ')[0]!;
-  return words.length <= 80 ? words : `${words.slice(0, 79)}…`;
-}
-
-/** Where a local folder is served for a server on this machine: at the address of the run before, when it is free. */
-async function serveAgain(folder: string, previous: string | undefined, log: (line: string) => void): Promise<ServedFolder> {
-  const port = previous === undefined ? undefined : Number(new URL(previous).port);
-  if (port !== undefined) {
-    try {
-      return await serveFolder(folder, { port });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      log(`${previous} is taken by another program: the folder is served at a new address, so images of jobs in flight are downloaded from there when sent again`);
-    }
-  }
-  return serveFolder(folder);
 }
 
 /**
@@ -220,52 +137,24 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
     'the list of written images': writtenImagesPath(options.out),
     'the run summary': runSummaryPath(options.out),
   });
-
-  // Local images must be reachable by the server: served on loopback for a server on this machine,
-  // or published by the user under a public URL prefix.
-  let served: ServedFolder | undefined;
-  let urlOf: ((image: ImageRef) => string) | undefined;
-  const folder = options.imagesFolder ?? (typeof options.source === 'string' && (await stat(options.source).catch(() => undefined))?.isDirectory() ? options.source : undefined);
-  // A folder's photos are read on the header thread: it loads while the run connects.
-  if (folder !== undefined && options.imageSize === undefined) headerReader.thread.start();
-  if (options.urlPrefix !== undefined) {
-    const prefix = options.urlPrefix.endsWith('/') ? options.urlPrefix : `${options.urlPrefix}/`;
-    urlOf = (image) => prefix + image.name.split('/').map(encodeURIComponent).join('/');
-  } else if (folder !== undefined) {
-    if (!isLoopbackHost(apiUrl.hostname)) {
-      throw new Error(
-        `CoralNet downloads each image by URL, so the images in ${folder} must be published first: put the folder where the web can read it (a public Dropbox or S3 folder, a web server) and give its URL with --url-prefix (image names are appended to it), or give a URL list as --source.`,
-      );
-    }
-    urlOf = (image) => served!.urlOf(image.name);
-  }
-
+  const images = await publishing(options.source, { imagesFolder: options.imagesFolder, urlPrefix: options.urlPrefix, apiUrl });
   // Output folders are made as needed, like any tool that writes to a path it is given.
   for (const path of [options.out, options.ndjson, errorsPath]) if (path !== undefined) await mkdir(dirname(path), { recursive: true });
   const unlock = await lockOutputs(options.out);
   const watch = new ServerWatch(options.onEvent);
   try {
     const previous = await readJournal(journalPath(options.out));
-    const client =
-      options.client ??
-      (await CoralNetClient.connect({
-        apiUrl: apiUrl.href,
-        token: options.token,
-        username: options.username,
-        password: options.password,
-        windows: options.windows,
-        jobSlots: options.jobSlots,
-        onEvent: (event) => watch.onEvent(event),
-      }));
+    const { windows, jobSlots, token, username, password } = options;
+    const client = options.client ?? (await CoralNetClient.connect({ apiUrl: apiUrl.href, token, username, password, windows, jobSlots, onEvent: (event) => watch.onEvent(event) }));
     try {
-      if (folder !== undefined && options.urlPrefix === undefined) {
-        await mkdir(folder, { recursive: true });
-        served = await serveAgain(folder, previous?.served, options.log ?? (() => undefined));
+      if (images.folder !== undefined && options.urlPrefix === undefined) {
+        await mkdir(images.folder, { recursive: true });
+        images.served = await serveAgain(images.folder, previous?.served, options.log ?? (() => undefined));
       }
-      return await annotateSurvey(options, { client, previous, served, urlOf, errorsPath, started, watch });
+      return await annotateSurvey(options, { client, previous, images, errorsPath, started, watch });
     } finally {
       if (!options.client) await client.close();
-      await served?.close();
+      await images.served?.close();
     }
   } finally {
     await unlock();
@@ -275,52 +164,45 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
 interface RunContext {
   client: CoralNetClient;
   previous: JournalState | undefined;
-  served: ServedFolder | undefined;
-  urlOf: ((image: ImageRef) => string) | undefined;
+  images: Publishing;
   errorsPath: string;
   started: number;
   watch: ServerWatch;
 }
 
-/** The run itself, once the client is connected and the images can be reached. */
-async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<SurveySummary> {
-  const { client, previous, served, urlOf, errorsPath, started, watch } = run;
-  const log = options.log ?? (() => undefined);
-  const pointsStep: OperatorFunction<OrFailed<ProbedImage>, OrFailed<PlannedImage>> =
-    options.pointsCsv !== undefined
-      ? givenPoints(await readPointsCsv(options.pointsCsv))
-      : samplePoints({ method: options.points!, area: options.area, seed: options.seed });
-  const metadata = options.metadata ?? true;
-  const settings = {
+/** What is recorded of a run's settings: the same command goes on from its journal, another is refused. */
+function settingsOf(options: SurveyOptions): Record<string, unknown> {
+  return {
     source: options.sourceName ?? (typeof options.source === 'string' ? options.source : '(code)'),
     classifierId: String(options.classifierId),
     points: options.points ?? null,
     pointsCsv: options.pointsCsv ?? null,
     area: typeof options.area === 'object' ? options.area : (options.area ?? null),
     seed: String(options.seed ?? 1),
-    metadata,
+    metadata: options.metadata ?? true,
     ndjson: options.ndjson ?? null,
     ...(options.auxFromFolders ? { auxFromFolders: true } : {}),
   };
+}
+
+/** The run itself, once the client is connected and the images can be reached. */
+async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<SurveySummary> {
+  const { client, previous, images, errorsPath, started, watch } = run;
+  const log = options.log ?? (() => undefined);
+  const pointsStep: OperatorFunction<OrFailed<ProbedImage>, OrFailed<PlannedImage>> =
+    options.pointsCsv !== undefined ? givenPoints(await readPointsCsv(options.pointsCsv)) : samplePoints({ method: options.points!, area: options.area, seed: options.seed });
+  const metadata = options.metadata ?? true;
+  const settings = settingsOf(options);
   const journalFile = journalPath(options.out);
-  const writtenFile = writtenImagesPath(options.out);
-  if (previous?.finished && previous.settings && JSON.stringify(previous.settings) !== JSON.stringify(settings)) {
-    throw new Error(`${options.out} holds a finished run with other settings (${JSON.stringify(previous.settings)}): give these settings another --out, or move ${journalFile} away to write the survey anew.`);
-  }
-  if (previous?.settings && JSON.stringify(previous.settings) !== JSON.stringify(settings)) {
-    throw new Error(`${journalFile} belongs to an interrupted run with other settings (${JSON.stringify(previous.settings)}): run that command again to finish it, or move the journal away to start over.`);
-  }
+  const paths = { csv: options.out, ndjson: options.ndjson, errors: errorsPath, written: writtenImagesPath(options.out) };
+  checkSettings(previous, settings, options.out, journalFile);
   const checkpoint = previous?.checkpoint;
-  if (checkpoint !== undefined && checkpoint.written === undefined) {
-    throw new Error(`${journalFile} was written by an earlier version of reefstream, which resumed by position: finish that run with it, or move the journal away to start over.`);
-  }
-  const outputs = [options.out, ...(options.ndjson === undefined ? [] : [options.ndjson]), errorsPath];
   // A run stopped while it removed the earlier lines of changed photos: its copies are whole.
-  if (previous?.pruning) await placePruned(outputs);
-  const written = checkpoint ? await WrittenImages.read(writtenFile, checkpoint.written) : WrittenImages.empty();
+  if (previous?.pruning) await placePruned([paths.csv, ...(paths.ndjson ? [paths.ndjson] : []), paths.errors]);
+  const written = checkpoint ? await WrittenImages.read(paths.written, checkpoint.written) : WrittenImages.empty();
   const planner = new PollPlanner(client.gate, { stuckAfter: options.stuckJobAfter });
   // Local photos may be served at a new address: resends of recovered images use this run's.
-  const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && urlOf !== undefined ? { ...image, url: urlOf(image) } : image);
+  const republish = (image: PlannedImage): PlannedImage => (image.path !== undefined && images.urlOf !== undefined ? { ...image, url: images.urlOf(image) } : image);
   const recovery = previous ? await recoverJobs(client, previous, written) : { recovered: [] };
   const recovered = recovery.recovered.map(({ job, owns }) => ({ job: { ...job, images: job.images.map(republish) }, owns }));
   const claims = new Claims(new Set(recovered.flatMap(({ owns }) => [...owns])));
@@ -331,57 +213,36 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
   else if (previous) log(`resuming the run of ${journalFile}: ${written.size} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
 
   const owned = recovered.reduce((n, { owns }) => n + owns.size, 0);
-  const window = Math.max(options.window ?? MAX_IMAGES_PER_JOB * (chunksAtOnce(client.gate.jobs.limit) + 1), owned + MAX_IMAGES_PER_JOB);
-  const credits = new Credits(window);
-  for (let i = 0; i < owned; i++) await credits.take();
-  const progress: Progress = { done: 0, failed: 0, inFlight: 0, activeJobs: 0, points: 0, alreadyWritten: 0, startedAt: started };
-  void countImages(options.source).then(
-    (total) => (progress.total = total),
-    () => undefined,
-  );
-  const csv = await CsvFile.open(options.out, csvHeader({ metadata }), checkpoint?.csv);
-  const ndjson = options.ndjson === undefined ? undefined : await NdjsonFile.open(options.ndjson, checkpoint?.ndjson);
-  const errors = await NdjsonFile.open(errorsPath, checkpoint?.errors);
-  const writtenImages = await WrittenImagesFile.open(writtenFile, checkpoint?.written);
+  const credits = new Credits(Math.max(options.window ?? MAX_IMAGES_PER_JOB * (chunksAtOnce(client.gate.jobs.limit) + 1), owned + MAX_IMAGES_PER_JOB));
+  const outputs = await SurveyOutputs.open(paths, { metadata, at: checkpoint });
   const journal = await Journal.open(journalFile, previous, { isWritten: (image) => written.has(image) });
   // The job found for a deploy whose answer the crash cut off is this run's to record, before
   // `resumed` settles the deploys still without a job.
   if (recovery.found) await journal.record({ t: 'sent', ...recovery.found });
   await journal.record(previous === undefined ? { t: 'start', settings } : previous.finished ? { t: 'continued' } : { t: 'resumed' });
-  if (served !== undefined && served.url !== previous?.served) await journal.record({ t: 'served', url: served.url });
-  // What earlier runs of this survey did, up to the checkpoint resumed from.
+  if (images.served !== undefined && images.served.url !== previous?.served) await journal.record({ t: 'served', url: images.served.url });
+  // What earlier runs of this survey did, up to the checkpoint resumed from; jobs sent after it.
   const earlier: Tally = checkpoint?.tally ?? { annotated: 0, failed: 0, points: 0, jobs: 0, seconds: 0, failures: {} };
   const earlierServer: ServerTally = earlier.server ?? { throttled: 0, retries: 0, serverErrors: 0, waitSeconds: 0 };
-  // Jobs sent after that checkpoint, and the one whose id the crash kept from the journal.
-  let jobsSent = (previous?.sentSinceCheckpoint ?? 0) + (recovery.found ? 1 : 0);
-  // Deploys are named by the run that sent them (its start time) and their number in it.
-  const runTag = started.toString(36);
-  const deployIds = new WeakMap<PlannedImage[], string>();
-  let deploys = 0;
-  const hooks: DeployHooks = {
-    beforeSend: (images, knownMax) => {
-      const deploy = `${runTag}.${deploys++}`;
-      deployIds.set(images, deploy);
-      return journal.record({ t: 'sending', deploy, images, knownMax });
-    },
-    afterSend: (job, images) => {
-      jobsSent++;
-      return journal.record({ t: 'sent', deploy: deployIds.get(images)!, job: job.id });
-    },
-  };
+  const jobsBefore = (previous?.sentSinceCheckpoint ?? 0) + (recovery.found ? 1 : 0);
+  const { hooks, sent } = journal.deployHooks(started.toString(36));
+  const resumedAt: OutputLengths = { csv: checkpoint?.csv ?? 0, errors: checkpoint?.errors ?? 0, ...(checkpoint?.ndjson === undefined ? {} : { ndjson: checkpoint.ndjson }) };
+  const stale = new Map((previous?.stale ?? []).map(({ name, before }) => [name, before]));
+  const placement = new Placement({ previous, written, claims, journal, resumedAt, stale, auxFromFolders: options.auxFromFolders === true });
+  const progress: Progress = { done: 0, failed: 0, inFlight: 0, activeJobs: 0, points: 0, alreadyWritten: 0, startedAt: started };
+  void countImages(options.source).then((total) => (progress.total = total), () => undefined);
   const stopProgress = showProgress(
-    () => ({ ...progress, inFlight: credits.inUse, activeJobs: client.gate.jobs.active, inRunningJobs: client.imagesDoneInRunningJobs, waiting: watch.now() }),
+    () => ({ ...progress, alreadyWritten: placement.alreadyWritten, inFlight: credits.inUse, activeJobs: client.gate.jobs.active, inRunningJobs: client.imagesDoneInRunningJobs, waiting: watch.now() }),
     options.progressStream ?? process.stderr,
   );
   const failures: Record<string, number> = { ...earlier.failures };
-  const request = { classifierId: options.classifierId, points: options.points ?? `csv:${options.pointsCsv}`, area: options.area, seed: options.seed ?? 1 };
 
   /** The whole survey's figures so far: the earlier runs' (up to the checkpoint resumed from) and this one's. */
   const tally = (): Tally => ({
     annotated: earlier.annotated + progress.done,
     failed: earlier.failed + progress.failed,
     points: earlier.points + progress.points,
-    jobs: earlier.jobs + jobsSent,
+    jobs: earlier.jobs + jobsBefore + sent(),
     seconds: earlier.seconds + (Date.now() - started) / 1000,
     failures,
     server: {
@@ -391,187 +252,94 @@ async function annotateSurvey(options: SurveyOptions, run: RunContext): Promise<
       waitSeconds: earlierServer.waitSeconds + watch.tally.waitSeconds,
     },
   });
-
-  // Images written since the last checkpoint, and when that was.
-  let writtenSince = new Set<string>();
   let lastCheckpointAt = Date.now();
   /** Outputs on disk, then the journal says so: a crash after this loses nothing written before. */
-  const saveCheckpoint = async (): Promise<Checkpoint> => {
-    const at: Checkpoint = { csv: await csv.checkpoint(), errors: await errors.checkpoint(), ...(ndjson ? { ndjson: await ndjson.checkpoint() } : {}), written: await writtenImages.checkpoint(), tally: tally() };
-    const keys = writtenSince;
-    writtenSince = new Set();
+  const saveCheckpoint = async () => {
+    const { at, keys } = await outputs.checkpoint(tally());
     await journal.record({ t: 'written', at }, keys);
     lastCheckpointAt = Date.now();
     return at;
   };
-
-  const lines = new LineBytes();
-  const write = async (outcome: ImageOutcome): Promise<void> => {
+  /** After the sinks wrote it: counted, noted as written, and checkpointed every job's worth or second. */
+  const noteWritten = async (outcome: ImageOutcome): Promise<void> => {
     if (outcome.ok) {
-      writeCsvLines(outcome, { metadata }, lines);
-      await csv.writeBytes(lines.take());
-      await ndjson?.write({
-        name: outcome.name,
-        url: outcome.url,
-        path: outcome.path,
-        width: outcome.width,
-        height: outcome.height,
-        orientation: outcome.orientation,
-        dateTimeOriginal: outcome.dateTimeOriginal,
-        latitude: outcome.latitude,
-        longitude: outcome.longitude,
-        aux: outcome.aux,
-        attempts: outcome.attempts,
-        jobIds: outcome.jobIds,
-        request,
-        points: outcome.classified,
-      });
       progress.done++;
       progress.points += outcome.classified.length;
     } else {
-      await errors.write({ name: outcome.name, url: outcome.url, path: outcome.path, reason: outcome.reason, transient: outcome.transient, attempts: outcome.attempts, jobIds: outcome.jobIds });
       progress.failed++;
       const kind = reasonKind(outcome.reason);
       failures[kind] = (failures[kind] ?? 0) + 1;
     }
-    await writtenImages.add(outcome);
-    writtenSince.add(identityOf(outcome));
-    credits.give();
-    if (writtenSince.size >= MAX_IMAGES_PER_JOB || Date.now() - lastCheckpointAt >= 1000) await saveCheckpoint();
+    if ((await outputs.noteWritten(outcome)) >= MAX_IMAGES_PER_JOB || Date.now() - lastCheckpointAt >= 1000) await saveCheckpoint();
   };
 
-  // Resumed: photos written before are skipped; one changed since is annotated again, and its
-  // earlier lines (before this run's start in each output) are removed when the run ends.
-  const resumedAt: OutputLengths = { csv: checkpoint?.csv ?? 0, errors: checkpoint?.errors ?? 0, ...(checkpoint?.ndjson === undefined ? {} : { ndjson: checkpoint.ndjson }) };
-  const stale = new Map((previous?.stale ?? []).map(({ name, before }) => [name, before]));
-  const changes: SourceChanges = { notWrittenBefore: 0, gone: 0, changed: 0 };
-  let place = 0;
-  /** The image's place in this run's stream, or undefined when it has nothing to do here. */
-  const placeInStream = async (image: OrFailed<ImageRef>): Promise<OrFailed<ImageRef> | undefined> => {
-    const key = identityOf(image);
-    if (!isFailed(image) && claims.has(key)) {
-      // A recovered job stands for it, and holds its credit.
-      written.check(image);
-      claims.place(key, place++);
-      credits.give();
-      return undefined;
-    }
-    if (previous) {
-      const state = written.check(image);
-      if (state === 'written') {
-        progress.alreadyWritten!++;
-        credits.give();
-        return undefined;
-      }
-      if (state === 'changed') {
-        changes.changed++;
-        stale.set(image.name, resumedAt);
-        await journal.record({ t: 'stale', name: image.name, before: resumedAt });
-      } else changes.notWrittenBefore++;
-    }
-    const aux = options.auxFromFolders && !isFailed(image) && image.aux === undefined ? auxFromFolders(image.name) : undefined;
-    return { ...image, ...(aux ? { aux } : {}), seq: place++ };
-  };
-
-  /** Once the listing is over: what changed in the source since the interrupted run. */
+  /** Once the listing is over: what changed in the source since the earlier run. */
   const reportChanges = (): void => {
-    if (!previous) return;
-    changes.gone = written.unseen();
-    const said = [
-      changes.notWrittenBefore > 0 ? `${changes.notWrittenBefore} ${changes.notWrittenBefore === 1 ? 'photo' : 'photos'} not written before (new in the source, or not reached before the interruption)` : undefined,
-      changes.changed > 0 ? `${changes.changed} written before and changed since: annotated again, the earlier lines removed` : undefined,
-      changes.gone > 0 ? `${changes.gone} written before ${changes.gone === 1 ? 'is' : 'are'} no longer in the source and stay in the outputs` : undefined,
-    ].filter((line) => line !== undefined);
-    if (said.length > 0) log(`since the ${previous.finished ? 'finished' : 'interrupted'} run: ${said.join('; ')}`);
+    const line = placement.report();
+    if (line !== undefined) log(line);
   };
-
   const annotateOptions = { classifierId: options.classifierId, maxAttempts: options.maxAttempts, planner, hooks };
-  const fromSource = listImages(options.source, credits).pipe(
+  const fromSource = listImages(options.source, { credits }).pipe(
     // A URL list marks its own repeated lines; other sources are checked here.
     typeof options.source === 'string' ? identity : dropDuplicates(),
-    concatMap(placeInStream),
+    concatMap((image) => placement.place(image)),
     filter((image): image is OrFailed<ImageRef> => image !== undefined),
     tap({ complete: () => (claims.end(), reportChanges()), error: () => claims.end() }),
-    publish(urlOf),
+    publish(images.urlOf),
     probe({ imageSize: options.imageSize }),
     pointsStep,
     chunk(MAX_IMAGES_PER_JOB, options.chunkFlushMs ?? 2000),
     annotate(client, annotateOptions),
   );
   const fromJournal = from(recovered).pipe(
-    mergeMap(({ job, owns }) =>
-      of(job).pipe(
-        pollUntilDone(client, planner),
-        retryErrors(client, annotateOptions),
-        filter((outcome) => owns.has(identityOf(outcome))),
-      ),
-    ),
-    // Placed where the listing met the image; an image gone from the source is not written.
+    mergeMap(({ job, owns }) => of(job).pipe(pollUntilDone(client, planner), retryErrors(client, annotateOptions), filter((outcome) => owns.has(identityOf(outcome))))),
+    // Placed where the listing met the image, with its credit; an image gone from the source is not written.
     mergeMap(async (outcome): Promise<ImageOutcome | undefined> => {
       const at = await claims.placeOf(identityOf(outcome));
-      if (at !== undefined) return { ...outcome, seq: at };
-      credits.give();
-      return undefined;
+      return at === undefined ? undefined : { ...outcome, seq: at.seq, ticket: at.ticket };
     }),
     filter((outcome): outcome is ImageOutcome => outcome !== undefined),
   );
-
-  const closeOutputs = async (): Promise<void> => {
-    stopProgress();
-    await csv.close();
-    await ndjson?.close();
-    await errors.close();
-    await writtenImages.close();
-  };
+  const request = { classifierId: options.classifierId, points: options.points ?? `csv:${options.pointsCsv}`, area: options.area, seed: options.seed ?? 1 };
   try {
     // Stopped: no outcome is taken after the signal, the one being written is finished.
     const stopped = options.signal === undefined ? NEVER : fromEvent(options.signal, 'abort');
-    await lastValueFrom(merge(fromJournal, fromSource).pipe(inSourceOrder(0), takeUntil(stopped), concatMap(write)), { defaultValue: undefined });
+    // Each outcome through every sink before the next: a checkpoint then finds every output at the
+    // same image.
+    const writeOne = (outcome: ImageOutcome) =>
+      of(outcome).pipe(writeCsv(outputs.csv, { metadata }), outputs.ndjson ? writeNdjson(outputs.ndjson, { request }) : identity, writeErrors(outputs.errors), concatMap(noteWritten));
+    await lastValueFrom(merge(fromJournal, fromSource).pipe(inSourceOrder(0), takeUntil(stopped), concatMap(writeOne)), { defaultValue: undefined });
     const at = await saveCheckpoint();
     if (options.signal?.aborted) throw new RunStoppedError();
-    await closeOutputs();
+    stopProgress();
+    await outputs.close();
     if (stale.size > 0) {
-      const before = (output: keyof OutputLengths): Map<string, number> => new Map([...stale].map(([name, lengths]) => [name, lengths[output] ?? 0]));
-      const rows = await pruneFile(options.out, 'csv', before('csv'));
-      const failedBefore = await pruneFile(errorsPath, 'ndjson', before('errors'));
-      const lines = options.ndjson === undefined ? undefined : await pruneFile(options.ndjson, 'ndjson', before('ndjson'));
-      // The tally counts what the outputs hold: the earlier lines of the changed photos are gone.
-      progress.done -= rows.images;
-      progress.points -= rows.records;
-      progress.failed -= failedBefore.records;
-      const pruned: Checkpoint = { ...at, csv: rows.length, errors: failedBefore.length, ...(lines === undefined ? {} : { ndjson: lines.length }), tally: tally() };
-      await journal.record({ t: 'pruned', at: pruned });
-      await placePruned(outputs);
+      await outputs.prune(stale, async (pruned) => {
+        // The tally counts what the outputs hold: the earlier lines of the changed photos are gone.
+        progress.done -= pruned.images;
+        progress.points -= pruned.points;
+        progress.failed -= pruned.failed;
+        await journal.record({ t: 'pruned', at: { ...at, ...pruned.lengths, tally: tally() } });
+      });
     }
   } catch (error) {
-    await closeOutputs().catch(() => undefined);
+    stopProgress();
+    await outputs.close().catch(() => undefined);
     await journal.close().catch(() => undefined);
     // A run stopped before any job was made or any image written (a wrong classifier id, say) has
-    // nothing to resume: its journal would only refuse the corrected command.
-    // Nor do its outputs, which hold a header at most.
-    if (previous === undefined && jobsSent === 0 && progress.done + progress.failed === 0) {
-      for (const file of [journalFile, writtenFile, ...outputs]) await unlink(file).catch(() => undefined);
+    // nothing to resume: its journal would only refuse the corrected command. Nor do its outputs,
+    // which hold a header at most.
+    if (previous === undefined && sent() === 0 && progress.done + progress.failed === 0) {
+      for (const file of [journalFile, paths.written, ...outputs.lineFiles]) await unlink(file).catch(() => undefined);
     }
     throw error;
   }
-  const total = tally();
-  const { seconds } = total;
-  const images = total.annotated + total.failed;
-  const summary: SurveySummary = {
-    images,
-    annotated: total.annotated,
-    failed: total.failed,
-    points: total.points,
-    jobs: total.jobs,
-    seconds,
+  const summary = await writeSummary(tally(), {
     resumes: previous ? previous.resumes + (previous.finished ? 0 : 1) : 0,
-    imagesPerMinute: seconds > 0 ? (total.annotated / seconds) * 60 : 0,
-    failures,
-    server: total.server!,
-    ...(previous ? { changes } : {}),
+    changes: previous ? placement.changes : undefined,
     outputs: { csv: options.out, ...(options.ndjson ? { ndjson: options.ndjson } : {}), errors: errorsPath, run: runSummaryPath(options.out) },
-  };
-  await writeFile(summary.outputs.run, `${JSON.stringify({ ...summary, finishedAt: new Date().toISOString(), request: { classifierId: options.classifierId, points: options.points, area: options.area, seed: options.seed ?? 1 } }, null, 2)}\n`);
+    request: { classifierId: options.classifierId, points: options.points, area: options.area, seed: options.seed ?? 1 },
+  });
   // Finished, the summary written. The journal and the written images stay: the same command
   // again adds only what is new in the source, and never writes over what this run wrote.
   await journal.record({ t: 'finished' });

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { ImageRef } from '../model.js';
 import { fingerprint, fingerprintHex, FingerprintMap, fromHex } from '../util/fingerprints.js';
-import { OutputFile } from '../sinks/lineFile.js';
+import { OutputFile } from '../sinks/outputFile.js';
 
 /** What tells one content of a photo from another under its name: its version, else its URL. */
 export const versionOf = (image: ImageRef): string => image.version ?? image.url ?? '';

@@ -1,10 +1,8 @@
 /**
  * What a photo's first bytes tell: its stored size (CoralNet reads the pixel grid as stored, EXIF
- * orientation not applied), its orientation tag, EXIF DateTimeOriginal and GPS position. Shared by the probe on the main thread and the header reader
- * thread, so both give the same answer for the same bytes.
+ * orientation not applied), its orientation tag, EXIF DateTimeOriginal and GPS position.
  */
 import exifr from 'exifr/dist/full.esm.mjs';
-import { jpegHeader } from './jpegHeader.js';
 
 /** Enough of a JPEG to hold its EXIF block and frame header in practice. */
 export const HEAD_BYTES = 64 * 1024;
@@ -28,16 +26,6 @@ export interface PhotoFields {
   dateTimeOriginal?: string;
   latitude?: number;
   longitude?: number;
-}
-
-/**
- * The fields of a JPEG from its first bytes; `undefined` when `head` is not a JPEG whose frame
- * header is within it (sharp is asked then).
- * @example await jpegFields(head)  // { width: 3000, height: 4000, dateTimeOriginal: '2024:03:05 10:11:12' }
- */
-export async function jpegFields(head: Buffer): Promise<PhotoFields | undefined> {
-  const size = jpegHeader(head);
-  return size === undefined ? undefined : photoFields(size, head);
 }
 
 /** The stored size, with the EXIF tags of `head` when it has them. */

@@ -1,37 +1,30 @@
 /**
  * Reads what point placement and the CSV need from an image without decoding its pixels: the
- * displayed size (EXIF orientation applied), EXIF DateTimeOriginal and GPS position. Local JPEGs
- * are read on the header reader's thread; URLs, other formats and files it could not read, here.
+ * stored size and EXIF orientation (sharp's `metadata()`), EXIF DateTimeOriginal and GPS position
+ * (exifr), from the first 64 KB of the file, or of the URL by a Range request.
  */
-import { close, open, read } from 'node:fs';
-import { promisify } from 'node:util';
+import { open } from 'node:fs/promises';
 import { Credits } from '../flow/credits.js';
-import { headerReader } from './headerReader.js';
-import { HEAD_BYTES, jpegFields, photoFields, type PhotoFields, type StoredSize } from './photoFields.js';
+import { HEAD_BYTES, photoFields, type StoredSize } from './photoFields.js';
 import sharp, { type Metadata } from 'sharp';
 import { fetch } from 'undici';
 import type { ImageRef, ProbedImage } from '../model.js';
-import { withFields } from '../util/objects.js';
 
 export class ImageProbeError extends Error {
   override name = 'ImageProbeError';
 }
 
-const openFile = promisify(open);
-const readInto = promisify(read);
-const closeFile = promisify(close);
-
+/** The first {@link HEAD_BYTES} of the image, and whether that is all of it. */
 async function readHead(image: ImageRef): Promise<{ head: Buffer; complete: boolean }> {
   if (image.path !== undefined) {
-    // The callback API: FileHandle's bookkeeping costs more than the read itself at thousands of photos a second.
-    const fd = await openFile(image.path, 'r');
+    const file = await open(image.path, 'r');
     try {
       // One byte more than the head: a file that fits wholly is known to, without asking its size.
-      const buffer = Buffer.allocUnsafe(HEAD_BYTES + 1);
-      const { bytesRead } = await readInto(fd, buffer, 0, buffer.length, 0);
+      const buffer = Buffer.alloc(HEAD_BYTES + 1);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
       return { head: buffer.subarray(0, Math.min(bytesRead, HEAD_BYTES)), complete: bytesRead <= HEAD_BYTES };
     } finally {
-      await closeFile(fd);
+      await file.close();
     }
   }
   if (image.url === undefined) throw new ImageProbeError('has neither a file nor a URL');
@@ -62,29 +55,24 @@ async function readWhole(image: ImageRef): Promise<Buffer | string> {
 }
 
 /**
- * The image with its displayed width and height, and EXIF date and position when present.
+ * The image with its stored width and height, and EXIF orientation, date and position when present.
  * Throws {@link ImageProbeError} for files that are not images.
  * @example await probeImage({ name: 'IMG_0001.JPG', path: '/surveys/site1/IMG_0001.JPG' })
  */
 export async function probeImage(image: ImageRef): Promise<ProbedImage> {
-  if (image.path !== undefined) return withFields(image, (await headerReader.fieldsOf(image.path)) ?? (await fieldsOf(image)));
-  await urlReads.take();
+  const fromUrl = image.path === undefined;
+  if (fromUrl) await urlReads.take();
   try {
-    return withFields(image, await fieldsOf(image));
+    const { head, complete } = await readHead(image);
+    if (head.length === 0) throw new ImageProbeError('is an empty file');
+    return { ...image, ...(await photoFields(await sharpSize(image, head, complete), head)) };
   } finally {
-    urlReads.give();
+    if (fromUrl) urlReads.give();
   }
 }
 
 /** Range requests to image hosts at once, at most, however many images the probe reads at once. */
 const urlReads = new Credits(8);
-
-/** The fields read here: a URL, or a file the header reader left (not a JPEG, or not readable). */
-async function fieldsOf(image: ImageRef): Promise<PhotoFields> {
-  const { head, complete } = await readHead(image);
-  if (head.length === 0) throw new ImageProbeError('is an empty file');
-  return (await jpegFields(head)) ?? photoFields(await sharpSize(image, head, complete), head);
-}
 
 /** Any format sharp reads: from the head, or from the whole image when the head is not enough. */
 async function sharpSize(image: ImageRef, head: Buffer, complete: boolean): Promise<StoredSize> {

@@ -1,5 +1,4 @@
 import type { FailedImage, ImageRef } from '../model.js';
-import { withFields } from '../util/objects.js';
 
 /** Items of a survey stream: work still to do, or an image that has already failed. */
 export type OrFailed<T> = T | FailedImage;
@@ -9,5 +8,5 @@ export const isFailed = (item: unknown): item is FailedImage =>
 
 /** A permanent failure of an image before it was sent. */
 export function failedBeforeSending(image: ImageRef, reason: string): FailedImage {
-  return withFields(image, { ok: false as const, reason, transient: false, attempts: 0, jobIds: [] });
+  return { ...image, ok: false as const, reason, transient: false, attempts: 0, jobIds: [] };
 }

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import type { Observable } from 'rxjs';
-import { pull, type Credits } from '../flow/credits.js';
+import { map, type Observable } from 'rxjs';
+import { Credits, pull, ticketFor } from '../flow/credits.js';
 import type { ImageRef } from '../model.js';
 import type { OrFailed } from './failures.js';
 import { walkFolder } from '../sources/localFolder.js';
@@ -28,13 +28,25 @@ export function imagesOf(source: ImageSource): AsyncIterable<OrFailed<ImageRef>>
   return typeof source === 'string' ? fromPath(source) : source;
 }
 
+/** Images in flight by default: the jobs CoralNet runs at once (5 × 100), as many ready to go, and 100 being written. */
+export const DEFAULT_WINDOW = 1100;
+
+export interface ListOptions {
+  /** Images handed out and not yet written, at most. Default {@link DEFAULT_WINDOW}. */
+  window?: number;
+  /** A window shared with other code (`runSurvey` counts images in flight with it). */
+  credits?: Credits;
+}
+
 /**
- * Lists a survey's images, one at a time as they are pulled; with `credits`, only as many as the
- * credit window allows are in flight.
+ * Lists a survey's images, one at a time as they are pulled, each against a credit of the window:
+ * no more than `window` images are in flight until a sink (`writeCsv`, `writeNdjson`,
+ * `writeErrors`) has written them or `skipImages` has dropped them, so memory stays flat however
+ * long the survey. Each image carries the ticket of its credit.
  * @example
- * listImages('/surveys/lagoon').subscribe((image) => console.log(image.name));
- * listImages('urls.csv', credits).pipe(probe(), samplePoints({ method: 'stratified:5x6x1' }));
+ * listImages('urls.csv').pipe(probe(), samplePoints({ method: 'stratified:5x6x1' }), chunk(100), annotate(client, { classifierId }), writeCsv('results.csv'));
  */
-export function listImages(source: ImageSource, credits?: Credits): Observable<OrFailed<ImageRef>> {
-  return pull(imagesOf(source), credits);
+export function listImages(source: ImageSource, options: ListOptions = {}): Observable<OrFailed<ImageRef>> {
+  const credits = options.credits ?? new Credits(options.window ?? DEFAULT_WINDOW);
+  return pull(imagesOf(source), credits).pipe(map((image) => ({ ...image, ticket: ticketFor(credits) })));
 }

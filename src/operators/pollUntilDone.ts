@@ -5,7 +5,6 @@ import type { ImageResult } from '../coralnet/schemas.js';
 import { PollPlanner } from '../flow/pollPlanner.js';
 import { sleep } from '../util/duration.js';
 import type { SubmittedJob } from './deploy.js';
-import { withFields } from '../util/objects.js';
 
 /**
  * A job whose result is in: one result per request entry, in request order; or why there is none
@@ -26,17 +25,18 @@ async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitte
       if (status.finished) {
         await client.deploysSent(); // the job that takes this one's slot goes first
         const result = await client.result(submitted.job);
-        if (result.ready) return withFields(submitted, { results: result.images });
+        if (result.ready) return { ...submitted, results: result.images };
         // A 409 right after the 303: not ready after all, or never (see StuckRule).
         finished ??= { since: Date.now(), conflicts: 0 };
         if (planner.isStuck(++finished.conflicts, finished.since)) {
           const minutes = Math.round((Date.now() - finished.since) / 60_000);
           const slots = client.jobHoldsSlot(submitted.job);
-          return withFields(submitted, {
+          return {
+            ...submitted,
             results: {
               stuck: `job ${submitted.job.id} said it was finished, but its result answered 409 ${finished.conflicts} times over ${minutes} min: CoralNet never finished it (it keeps one of your active-job slots until it is purged, 30 days on; ${slots} left for this run)`,
             },
-          });
+          };
         }
         await sleep(planner.budgetIntervalMs());
         continue;
@@ -49,7 +49,7 @@ async function waitForJob(client: CoralNetClient, planner: PollPlanner, submitte
     }
   } catch (error) {
     // Results live 30 days; a job gone from the server is sent again by retryErrors.
-    if (error instanceof NotFoundError) return withFields(submitted, { results: { gone: error.message } });
+    if (error instanceof NotFoundError) return { ...submitted, results: { gone: error.message } };
     throw error;
   }
 }

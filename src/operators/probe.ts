@@ -2,7 +2,6 @@ import { mergeMap, type OperatorFunction } from 'rxjs';
 import { probeImage } from '../images/probe.js';
 import type { ImageRef, PhotoExif, ProbedImage } from '../model.js';
 import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
-import { withFields } from '../util/objects.js';
 
 /** CoralNet refuses images over 8000 × 8000. */
 const MAX_PIXELS = 64_000_000;
@@ -36,7 +35,7 @@ function withKnownExif(probed: ProbedImage, known: PhotoExif): ProbedImage {
 export function probe(options: ProbeOptions = {}): OperatorFunction<OrFailed<ImageRef>, OrFailed<ProbedImage>> {
   return mergeMap(async (image: OrFailed<ImageRef>) => {
     if (isFailed(image)) return image;
-    if (options.imageSize) return withFields(image, options.imageSize);
+    if (options.imageSize) return { ...image, ...options.imageSize };
     try {
       const probed = await probeImage(image);
       if (probed.width * probed.height > MAX_PIXELS) {

@@ -6,9 +6,7 @@ import { entriesOf } from './chunk.js';
 import { deploy, type DeployHooks } from './deploy.js';
 import type { FinishedJob } from './pollUntilDone.js';
 import { pollUntilDone } from './pollUntilDone.js';
-import { lazyField, withFields } from '../util/objects.js';
-import { pointsBuilderOf } from '../coralnet/packedResults.js';
-import type { ClassifiedPoint, ImageResult } from '../coralnet/schemas.js';
+import type { ImageResult } from '../coralnet/schemas.js';
 
 /** Failures worth sending again: the server could not download the image this time. (A job gone or stuck is sent again too.) */
 export const isTransientFailure = (message: string): boolean => /URLDownloadError/.test(message);
@@ -39,18 +37,9 @@ export function outcomesOf(finished: FinishedJob): Array<{ planned: PlannedImage
   return outcomes;
 }
 
-const lazyClassified = lazyField<ClassifiedPoint[], 'classified'>('classified');
-
-/**
- * The outcome of an image whose entries all succeeded. Its points are built when first read: an
- * outcome may wait long for the images before it to be written, and built at once they lived long
- * enough for the collector to copy and promote them.
- */
+/** The outcome of an image whose entries all succeeded: their points, in order. */
 function annotated(planned: PlannedImage, entries: ImageResult[], jobIds: string[]): ImageOutcome {
-  const only = entries.length === 1 ? entries[0] : undefined;
-  const build = only ? (pointsBuilderOf(only) ?? (() => (only.ok ? only.points : []))) : () => entries.flatMap((entry) => (entry.ok ? entry.points : []));
-  const outcome = lazyClassified(withFields(planned, { ok: true as const }), build);
-  return Object.assign(outcome, { jobIds });
+  return { ...planned, ok: true, classified: entries.flatMap((entry) => (entry.ok ? entry.points : [])), jobIds };
 }
 
 export interface RetryErrorsOptions {

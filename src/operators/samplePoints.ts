@@ -5,7 +5,6 @@ import { areaBounds, parseArea, parsePointMethod, placePoints, WHOLE_IMAGE, type
 import type { PlannedImage, Point, ProbedImage } from '../model.js';
 import { seededRandom } from '../util/random.js';
 import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
-import { withFields } from '../util/objects.js';
 
 export interface SamplePointsOptions {
   /** `random:30`, `stratified:5x6x1`, `grid:10x10`, or the parsed method. */
@@ -29,7 +28,7 @@ export function samplePoints(options: SamplePointsOptions): OperatorFunction<OrF
     if (isFailed(image)) return image;
     try {
       const points = placePoints(method, areaBounds(area, image.width, image.height), seededRandom(`${seed}:${image.name}`));
-      return withFields(image, { points, attempts: 0 });
+      return { ...image, points, attempts: 0 };
     } catch (error) {
       return failedBeforeSending(image, `${image.name} (${image.width} x ${image.height}): ${(error as Error).message}`);
     }
@@ -70,6 +69,6 @@ export function givenPoints(points: Map<string, Point[]>): OperatorFunction<OrFa
     if (!mine || mine.length === 0) return failedBeforeSending(image, `${image.name}: the points file has no points for this image.`);
     const outside = mine.find((p) => p.row >= image.height || p.column >= image.width);
     if (outside) return failedBeforeSending(image, `${image.name}: point (row ${outside.row}, column ${outside.column}) is outside the image (${image.width} x ${image.height}).`);
-    return withFields(image, { points: mine, attempts: 0 });
+    return { ...image, points: mine, attempts: 0 };
   });
 }

@@ -1,7 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { AnnotatedImage, ImageOutcome } from '../model.js';
-import { csvField } from '../sinks/csv.js';
-import { LineBytes } from '../sinks/lineBytes.js';
 
 export interface RowOptions {
   /** Date, Aux1–Aux5, Latitude and Longitude columns before Row, as CoralNet's metadata options. */
@@ -63,39 +61,6 @@ export function rowsOf(image: AnnotatedImage, options: RowOptions = {}): string[
     }
     return row;
   });
-}
-
-/**
- * Writes the CSV lines of one annotated image into `out` as bytes: exactly
- * `rowsOf(image, options).map(csvLine).join('')`, without a row array or a string per point (a
- * survey writes tens of millions of rows, and each is garbage to collect).
- * @example
- * const lines = new LineBytes();
- * writeCsvLines(image, { metadata: true }, lines);
- * await csv.writeBytes(lines.take());
- */
-export function writeCsvLines(image: AnnotatedImage, options: RowOptions, out: LineBytes): void {
-  const suggestions = options.suggestions ?? 5;
-  const first = Buffer.from([image.name, ...metadataOf(image, options)].map(csvField).join(','));
-  for (const { row, column, classifications } of image.classified) {
-    out.bytes(first).count(row).count(column).field(classifications[0]!.label_code).field('robot');
-    for (let i = 0; i < suggestions; i++) {
-      const c = classifications[i];
-      if (c) out.field(c.label_code).count(confidencePercent(c.score));
-      else out.commas(2);
-    }
-    out.newline();
-  }
-}
-
-/**
- * The CSV lines of one annotated image as text, each with its line break.
- * @example csvLinesOf(image, { metadata: true }) // 'IMG_0001.JPG,2024-03-05,…,118,118,CCA,robot,CCA,77,…\n…'
- */
-export function csvLinesOf(image: AnnotatedImage, options: RowOptions = {}): string {
-  const out = new LineBytes(4096);
-  writeCsvLines(image, options, out);
-  return out.take().toString();
 }
 
 /**

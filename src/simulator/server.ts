@@ -11,10 +11,9 @@ import { sleep, type RateWindow } from '../util/duration.js';
 import { isLoopbackHost } from '../util/loopback.js';
 import { seededRandom } from '../util/random.js';
 import { checkFakeImage, checkImage, MAX_IMAGE_PIXELS } from './imageCheck.js';
-import { JobBoard, type SimJob } from './jobs.js';
+import { JobBoard, type SimJob, type Unit } from './jobs.js';
 import { classifyPixel, DEFAULT_LABELSET, hexToRgb, unpackRgb, type Label } from './labelset.js';
 import type { Classification } from '../coralnet/schemas.js';
-import { resultBody } from './resultBody.js';
 import { RequestWindows } from './throttle.js';
 import { parseJsonKeepingFloats, validateDeployBody } from './validation.js';
 
@@ -125,7 +124,7 @@ interface Reply {
   headers?: Record<string, string>;
   body?: unknown;
   /** A body already written as JSON. */
-  json?: string | Buffer;
+  json?: string;
   /** A web page: Django's own pages, and the REST framework's browsable API for browsers. */
   html?: string;
 }
@@ -267,19 +266,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     ],
   });
 
-  // A result of 100 images × 30 points classifies 3000 pixels: each colour once (fake images have
-  // five), its classifications kept as JSON bytes, so that answering a result (1.5 MB) is a copy of
-  // cached pieces rather than a serialisation of 15,000 objects, and does not hold up other requests.
-  const classified = new Map<number, Buffer>();
-  const classificationsJson = (pixel: number): Buffer => {
+  // Each colour classified once: fake images have a few, and a result of 100 images × 30 points
+  // asks for 3000 pixels.
+  const classified = new Map<number, Classification[]>();
+  const classificationsOf = (pixel: number): Classification[] => {
     let found = classified.get(pixel);
     if (found === undefined) {
       if (classified.size >= 65_536) classified.clear();
-      found = Buffer.from(JSON.stringify(classifyPixel(unpackRgb(pixel), labelset) satisfies Classification[]));
+      found = classifyPixel(unpackRgb(pixel), labelset);
       classified.set(pixel, found);
     }
     return found;
   };
+
+  /** A finished job's result body: its images in request order, each with its points' classifications or its error. */
+  const resultBody = (units: readonly Unit[]) => ({
+    data: units.map((unit) => {
+      const outcome = unit.outcome;
+      if (!outcome?.ok) return { type: 'image', id: unit.url, attributes: { url: unit.url, errors: [outcome?.error ?? 'Unknown error'] } };
+      const points = [];
+      for (let j = 0; j < unit.points.length; j += 2) points.push({ row: unit.points[j]!, column: unit.points[j + 1]!, classifications: classificationsOf(outcome.pixels[j / 2]!) });
+      return { type: 'image', id: unit.url, attributes: { url: unit.url, points } };
+    }),
+  });
 
   /** Django REST framework's TokenAuthentication, with its messages. */
   const authenticate = (req: IncomingMessage): Required<SimulatorUser> | Reply => {
@@ -411,7 +420,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       stats.injectedConflicts++;
       return errorReply(409, "This job isn't finished yet");
     }
-    return { status: 200, json: resultBody(job.units, classificationsJson) };
+    return { status: 200, body: resultBody(job.units) };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -451,7 +460,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return;
     }
     const headers: Record<string, string> = { ...reply.headers };
-    let payload: string | Buffer = '';
+    let payload = '';
     if (reply.html !== undefined) {
       headers['content-type'] = 'text/html; charset=utf-8';
       payload = reply.html;

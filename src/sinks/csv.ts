@@ -1,23 +1,16 @@
 /**
- * CoralNet's export CSV, written at the disk's pace. Fields are quoted as fast-csv quotes them
- * (only when they hold a comma, a quote or a line break; quotes doubled), formatted here in one
- * pass: a survey writes tens of millions of rows.
+ * CSV files written with fast-csv's formatter (fields quoted only when they need it, quotes
+ * doubled), each image's rows at once, checkpointed like every output.
  */
-import { OutputFile } from './lineFile.js';
+import { writeToString } from 'fast-csv';
+import { OutputFile } from './outputFile.js';
 
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/** One field as it stands in a line: quoted when it holds a comma, a quote or a line break. */
-export const csvField = (field: string): string => (NEEDS_QUOTES.test(field) ? `"${field.replaceAll('"', '""')}"` : field);
-
-/** One CSV line, with its line break. */
-export function csvLine(fields: readonly string[]): string {
-  let line = '';
-  for (let i = 0; i < fields.length; i++) {
-    if (i > 0) line += ',';
-    line += csvField(fields[i]!);
-  }
-  return `${line}\n`;
+/**
+ * Rows as CSV text, each line ended.
+ * @example await csvText([['a,b', 'c']])  // '"a,b",c\n'
+ */
+export function csvText(rows: ReadonlyArray<readonly string[]>): Promise<string> {
+  return writeToString(rows as string[][], { includeEndRowDelimiter: true });
 }
 
 export class CsvFile {
@@ -26,17 +19,12 @@ export class CsvFile {
   /** Opens `path` and writes the header; with `resumeAt`, cuts back to that checkpoint and appends. */
   static async open(path: string, header: string[], resumeAt?: number): Promise<CsvFile> {
     const file = await OutputFile.open(path, resumeAt);
-    if (resumeAt === undefined) await file.write(csvLine(header));
+    if (resumeAt === undefined) await file.write(await csvText([header]));
     return new CsvFile(file);
   }
 
-  async write(rows: string[][]): Promise<void> {
-    if (rows.length > 0) await this.file.write(rows.map(csvLine).join(''));
-  }
-
-  /** Lines already formatted, each with its line break (see `writeCsvLines`). */
-  async writeBytes(lines: Uint8Array): Promise<void> {
-    if (lines.length > 0) await this.file.write(lines);
+  async write(rows: ReadonlyArray<readonly string[]>): Promise<void> {
+    if (rows.length > 0) await this.file.write(await csvText(rows));
   }
 
   checkpoint(): Promise<number> {

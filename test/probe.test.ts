@@ -3,39 +3,34 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { jpegHeader } from '../src/images/jpegHeader.js';
 import { probeImage } from '../src/images/probe.js';
 import { tempFolder } from './helpers.js';
 
 const canvas = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#3a7' } });
 
-test('jpegHeader: the stored size sharp reports, for baseline, progressive, EXIF and 4:2:0 JPEGs', async () => {
+test('probe: JPEGs of every kind at the stored size sharp reports of the whole file, with their orientation tag', async (t) => {
+  const root = await tempFolder(t);
+  const jpeg = await canvas(50, 40).jpeg().toBuffer();
+  // A comment segment of 100 KB puts the frame header past the first 64 KB: the whole file is read then.
+  const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0xff, 0xff]), Buffer.alloc(0xfffd, 0x20)]);
   const variants: Array<[string, Buffer]> = [
     ['baseline', await canvas(321, 123).jpeg().toBuffer()],
     ['progressive', await canvas(640, 480).jpeg({ progressive: true }).toBuffer()],
     ['with EXIF, orientation 6', await canvas(300, 200).jpeg().withMetadata({ orientation: 6 }).toBuffer()],
     ['mozjpeg 4:2:0', await canvas(4000, 3000).jpeg({ mozjpeg: true, chromaSubsampling: '4:2:0' }).toBuffer()],
+    ['fill bytes before a marker', Buffer.concat([jpeg.subarray(0, 2), Buffer.from([0xff, 0xff, 0xff]), jpeg.subarray(2)])],
+    ['frame header past 64 KB', Buffer.concat([jpeg.subarray(0, 2), comment, comment, jpeg.subarray(2)])],
   ];
-  for (const [name, jpeg] of variants) {
-    const meta = await sharp(jpeg).metadata();
-    assert.deepEqual(jpegHeader(jpeg), { width: meta.width, height: meta.height, hasExif: meta.exif !== undefined }, name);
+  for (const [name, bytes] of variants) {
+    const path = join(root, `${name}.jpg`);
+    await writeFile(path, bytes);
+    const meta = await sharp(bytes).metadata();
+    const probed = await probeImage({ name, path });
+    assert.deepEqual([probed.width, probed.height, probed.orientation], [meta.width, meta.height, meta.orientation], name);
   }
-  assert.equal(jpegHeader(variants[2]![1])?.hasExif, true);
-  assert.equal(jpegHeader(variants[0]![1])?.hasExif, false);
 });
 
-test('jpegHeader: fill bytes between segments are skipped; not a JPEG, or cut before its frame, is left to sharp', async () => {
-  const jpeg = await canvas(50, 40).jpeg().toBuffer();
-  // 0xFF fill bytes may precede any marker.
-  const filled = Buffer.concat([jpeg.subarray(0, 2), Buffer.from([0xff, 0xff, 0xff]), jpeg.subarray(2)]);
-  assert.deepEqual(jpegHeader(filled), { width: 50, height: 40, hasExif: false });
-  assert.equal(jpegHeader(await canvas(50, 40).png().toBuffer()), undefined);
-  assert.equal(jpegHeader(Buffer.from('field notes')), undefined);
-  assert.equal(jpegHeader(jpeg.subarray(0, 20)), undefined);
-  assert.equal(jpegHeader(Buffer.alloc(0)), undefined);
-});
-
-test('probe: other formats through sharp, each at its stored size with its orientation tag', async (t) => {
+test('probe: other formats through sharp, each at its stored size with its orientation tag; an empty file and a text file are said to be so', async (t) => {
   const root = await tempFolder(t);
   await canvas(300, 200).png().toFile(join(root, 'plain.png'));
   await canvas(300, 200).webp().withMetadata({ orientation: 8 }).toFile(join(root, 'turned.webp'));
@@ -52,4 +47,8 @@ test('probe: other formats through sharp, each at its stored size with its orien
     ['plain.tif', 300, 200, undefined],
     ['turned.jpg', 300, 200, 5],
   ]);
+  await writeFile(join(root, 'empty.jpg'), '');
+  await writeFile(join(root, 'notes.jpg'), 'field notes');
+  await assert.rejects(probeImage({ name: 'empty.jpg', path: join(root, 'empty.jpg') }), /is an empty file/);
+  await assert.rejects(probeImage({ name: 'notes.jpg', path: join(root, 'notes.jpg') }), /is not an image that can be read/);
 });
