@@ -62,12 +62,12 @@ export async function cpuSeconds(pid: number | undefined): Promise<number | unde
 }
 
 /**
- * Runs the CLI with `args`; resolves with its exit code, wall time, peak RSS and CPU time (the last
- * reading before it exited: up to 0.1 s short).
+ * Runs the CLI (this build's, or the script `program`) with `args`; resolves with its exit code,
+ * wall time, peak RSS and CPU time (the last reading before it exited: up to 0.1 s short).
  */
-export async function measuredRun(args: string[], env: Record<string, string>): Promise<{ code: number | null; seconds: number; peakRssMb: number; cpuSeconds: number; stdout: string; stderr: string }> {
+export async function measuredRun(args: string[], env: Record<string, string>, program = cli): Promise<{ code: number | null; seconds: number; peakRssMb: number; cpuSeconds: number; stdout: string; stderr: string }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [program, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

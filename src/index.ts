@@ -65,5 +65,5 @@ export type { PushOptions, PushSummary } from './review/push.js';
 export { compareWithHumans, machineFromCoco, writeAgreement, agreementPaths } from './review/compare.js';
 export type { Agreement, CompareOptions, CoverComparison, LabelAgreement, MachineImage } from './review/compare.js';
 export type { CocoOptions } from './sinks/coco.js';
-export { readResultLines } from './sinks/resultsFile.js';
-export type { ResultLine } from './sinks/resultsFile.js';
+export { readResultLines } from './results/resultLines.js';
+export type { ResultLine } from './results/resultLines.js';

@@ -46,3 +46,41 @@ test('a classifier that does not exist: one line naming it, exit 1, and no journ
   assert.equal(right.status, 0, right.stderr);
   assert.match(right.stdout, /^2 images: 2 annotated, 0 failed/);
 });
+
+test('every error a caller can act on has a stable code of its own, and keeps what caused it', async () => {
+  const errors = await import('../src/coralnet/errors.js');
+  const { ImageProbeError } = await import('../src/images/probe.js');
+  const { OutputError } = await import('../src/sinks/outputFile.js');
+  const { OutputsLockedError } = await import('../src/flow/outputLock.js');
+  const { RunStoppedError } = await import('../src/flow/runSurvey.js');
+  const { CocoAnnotatorError } = await import('../src/review/cocoAnnotator.js');
+  const { DropboxError } = await import('../src/sources/dropbox.js');
+  const { UsageError } = await import('../src/cli/shared.js');
+  const cause = new Error('connect ECONNREFUSED 127.0.0.1:9');
+  const made = [
+    new errors.CoralNetError('m', 'GET /api/'),
+    new errors.AuthenticationError('m', 'GET /api/'),
+    new errors.NotFoundError('m', 'GET /api/'),
+    new errors.ThrottledError('m', 'GET /api/', 5),
+    new errors.TooManyActiveJobsError('m', 'GET /api/', []),
+    new errors.StuckJobsError('m', 'GET /api/', []),
+    new errors.RequestInvalidError('m', 'GET /api/', 'd', undefined),
+    new errors.InvalidDeployRequestError('m', '/data/0'),
+    new errors.ServerError('m', 'GET /api/'),
+    new errors.NetworkError('m', 'GET /api/', true, { cause }),
+    new errors.UnexpectedResponseError('m', 'GET /api/'),
+    new errors.AmbiguousDeployError('m', 'GET /api/'),
+    new errors.InsecureConnectionError('m'),
+    new ImageProbeError('m'),
+    new OutputError('results.csv', 'the disk is full (ENOSPC)'),
+    new OutputsLockedError('m'),
+    new RunStoppedError(),
+    new CocoAnnotatorError('m'),
+    new DropboxError('m', 'files/list_folder', 409),
+    new UsageError('m'),
+  ];
+  const codes = made.map((error) => error.code);
+  assert.ok(codes.every((code) => typeof code === 'string' && /^[A-Z_]+$/.test(code)), codes.join());
+  assert.equal(new Set(codes).size, made.length, codes.join());
+  assert.equal(made[9]!.cause, cause);
+});

@@ -510,6 +510,7 @@ export class CoralNetClient {
           `${endpoint}: no answer from ${url.host} (${describeNetworkError(error)})${neverSent ? `: nothing was sent. Check the API address (--api; CoralNet's is ${CORALNET_API}) and this machine's network.` : '.'}`,
           endpoint,
           neverSent,
+          { cause: error },
         );
       }
       if (!options.retrySafe || attempt >= this.#retry.attempts) throw failure;
@@ -599,8 +600,8 @@ function parseBody<S extends z.ZodType>(endpoint: string, res: RawResponse, sche
 function parseJson(endpoint: string, res: RawResponse): unknown {
   try {
     return JSON.parse(res.text) as unknown;
-  } catch {
-    throw new UnexpectedResponseError(`${endpoint} answered ${res.status} with a body that is not JSON.`, endpoint, res.status);
+  } catch (error) {
+    throw new UnexpectedResponseError(`${endpoint} answered ${res.status} with a body that is not JSON.`, endpoint, res.status, { cause: error });
   }
 }
 

@@ -5,7 +5,7 @@
 import { concatMap, lastValueFrom } from 'rxjs';
 import { pull } from '../flow/credits.js';
 import { CsvFile } from '../sinks/csv.js';
-import { readResultLines } from '../sinks/resultsFile.js';
+import { readResultLines } from '../results/resultLines.js';
 import type { LabelGroups } from './labelGroups.js';
 import { isoOfExif, percentCover, type CoverGrouping, type CoverImage, type CoverRow } from './percentCover.js';
 

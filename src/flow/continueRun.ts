@@ -4,13 +4,17 @@
  * lines removed at the end), and an image a recovered job stands for takes its place in the stream
  * when the listing meets it.
  */
-import { giveBack } from './credits.js';
-import type { ImageRef } from '../model.js';
+import type { CoralNetClient } from '../coralnet/client.js';
+import type { ImageRef, PlannedImage } from '../model.js';
+import type { SubmittedJob } from '../operators/deploy.js';
 import { isFailed, type OrFailed } from '../operators/failures.js';
-import type { Journal, JournalState, OutputLengths } from './journal.js';
-import type { Claims } from './resume.js';
+import { giveBack } from './credits.js';
+import { Journal, type JournalState, type OutputLengths, type Tally } from './journal.js';
+import { placePruned } from './prune.js';
+import { Claims, recoverJobs } from './resume.js';
 import type { SourceChanges } from './summary.js';
-import { identityOf, type WrittenImages } from './writtenImages.js';
+import type { OutputPaths } from './surveyOutputs.js';
+import { identityOf, WrittenImages } from './writtenImages.js';
 
 /** Refuses to go on from a run with other settings, or from a journal of the old format. */
 export function checkSettings(previous: JournalState | undefined, settings: Record<string, unknown>, out: string, journalFile: string): void {
@@ -95,4 +99,62 @@ export class Placement {
     ].filter((line) => line !== undefined);
     return said.length > 0 ? `since the ${previous.finished ? 'finished' : 'interrupted'} run: ${said.join('; ')}` : undefined;
   }
+}
+
+/** What a run takes over from the earlier run of its outputs (nothing, for a new survey). */
+export interface Continuation {
+  written: WrittenImages;
+  /** Jobs in flight when the earlier run stopped, each with the images it stands for. */
+  recovered: Array<{ job: SubmittedJob; owns: Set<string> }>;
+  claims: Claims;
+  /** The figures up to the checkpoint resumed from, and jobs sent after it. */
+  earlier: Tally;
+  jobsAfterCheckpoint: number;
+  /** The outputs' lengths this run starts from, and the changed photos with the lengths before which their earlier lines are. */
+  resumedAt: OutputLengths;
+  stale: Map<string, OutputLengths>;
+}
+
+/**
+ * Takes over from the earlier run of these outputs: its settings checked, the copies of a pruning it
+ * left placed, its written images read, its jobs in flight found again (their images sent from this
+ * run's address), the journal opened to go on.
+ */
+export async function continueFrom(
+  client: CoralNetClient,
+  previous: JournalState | undefined,
+  run: { settings: Record<string, unknown>; out: string; journalFile: string; outputs: OutputPaths; republish: (image: PlannedImage) => PlannedImage; servedUrl?: string; log: (line: string) => void },
+): Promise<{ continuation: Continuation; journal: Journal }> {
+  const { journalFile, outputs, log } = run;
+  checkSettings(previous, run.settings, run.out, journalFile);
+  const checkpoint = previous?.checkpoint;
+  // A run stopped while it removed the earlier lines of changed photos: its copies are whole.
+  if (previous?.pruning) await placePruned([outputs.csv, ...(outputs.ndjson ? [outputs.ndjson] : []), outputs.errors]);
+  const written = checkpoint ? await WrittenImages.read(outputs.written, checkpoint.written) : WrittenImages.empty();
+  const recovery = previous ? await recoverJobs(client, previous, written) : { recovered: [] };
+  const recovered = recovery.recovered.map(({ job, owns }) => ({ job: { ...job, images: job.images.map(run.republish) }, owns }));
+  if (recovery.notFound) {
+    log(`a deploy the interruption cut off is not among the account's active or recently finished jobs (CoralNet lists 2 × the job limit of these): its images are sent again; if CoralNet had made that job, it will have done their work twice`);
+  }
+  if (previous?.finished) log(`going on with the finished run of ${journalFile}: ${written.size} images written; annotating only what the source holds that the outputs do not`);
+  else if (previous) log(`resuming the run of ${journalFile}: ${written.size} images already written, ${recovered.length} ${recovered.length === 1 ? 'job' : 'jobs'} to poll again`);
+
+  const journal = await Journal.open(journalFile, previous, { isWritten: (image) => written.has(image) });
+  // The job found for a deploy whose answer the crash cut off is this run's to record, before
+  // `resumed` settles the deploys still without a job.
+  if (recovery.found) await journal.record({ t: 'sent', ...recovery.found });
+  await journal.record(previous === undefined ? { t: 'start', settings: run.settings } : previous.finished ? { t: 'continued' } : { t: 'resumed' });
+  if (run.servedUrl !== undefined && run.servedUrl !== previous?.served) await journal.record({ t: 'served', url: run.servedUrl });
+  return {
+    journal,
+    continuation: {
+      written,
+      recovered,
+      claims: new Claims(new Set(recovered.flatMap(({ owns }) => [...owns]))),
+      earlier: checkpoint?.tally ?? { annotated: 0, failed: 0, points: 0, jobs: 0, seconds: 0, failures: {} },
+      jobsAfterCheckpoint: (previous?.sentSinceCheckpoint ?? 0) + (recovery.found ? 1 : 0),
+      resumedAt: { csv: checkpoint?.csv ?? 0, errors: checkpoint?.errors ?? 0, ...(checkpoint?.ndjson === undefined ? {} : { ndjson: checkpoint.ndjson }) },
+      stale: new Map((previous?.stale ?? []).map(({ name, before }) => [name, before])),
+    },
+  };
 }

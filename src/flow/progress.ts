@@ -1,4 +1,8 @@
 /** A one-line progress display on a terminal, and the counts behind it. */
+import { stat } from 'node:fs/promises';
+import type { ImageSource } from '../operators/listImages.js';
+import { walkFolder } from '../sources/localFolder.js';
+import { countUrlList } from '../sources/urlList.js';
 export interface Progress {
   /** Images in the survey, when known (counted beside the run). */
   total?: number;
@@ -60,4 +64,13 @@ export function showProgress(read: () => Progress, stream: NodeJS.WriteStream = 
     draw();
     stream.write('\n');
   };
+}
+
+/** How many images the source holds, for the progress line: a folder walked, a URL list's lines counted. */
+export async function countImages(source: ImageSource): Promise<number | undefined> {
+  if (typeof source !== 'string') return undefined;
+  if (!(await stat(source)).isDirectory()) return countUrlList(source);
+  let n = 0;
+  for await (const image of walkFolder(source, { versions: false })) if (image) n++;
+  return n;
 }

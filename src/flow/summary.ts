@@ -1,5 +1,6 @@
 /** What a run reports when it ends: the whole survey's figures, and its summary file beside the CSV. */
 import { writeFile } from 'node:fs/promises';
+import type { ImageOutcome } from '../model.js';
 import type { ServerTally, Tally } from './journal.js';
 
 /** The whole survey's figures: a resumed run adds those of the runs before the crash. */
@@ -78,4 +79,55 @@ export async function writeSummary(total: Tally, run: { resumes: number; changes
   };
   await writeFile(run.outputs.run, `${JSON.stringify({ ...summary, finishedAt: new Date().toISOString(), request: run.request }, null, 2)}\n`);
   return summary;
+}
+
+/** The whole survey's figures as the run goes: the earlier runs' (up to the checkpoint resumed from) and this one's. */
+export class SurveyTally {
+  /** This run's images written: annotated, failed, and the points of the annotated. */
+  done = 0;
+  failed = 0;
+  points = 0;
+  private readonly failures: Record<string, number>;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly earlier: Tally,
+    private readonly server: () => ServerTally,
+    /** Jobs sent so far by this run and those after the checkpoint resumed from. */
+    private readonly jobs: () => number,
+  ) {
+    this.failures = { ...earlier.failures };
+  }
+
+  /** An image written to the outputs. */
+  count(outcome: ImageOutcome): void {
+    if (outcome.ok) {
+      this.done++;
+      this.points += outcome.classified.length;
+    } else {
+      this.failed++;
+      const kind = reasonKind(outcome.reason);
+      this.failures[kind] = (this.failures[kind] ?? 0) + 1;
+    }
+  }
+
+  now(): Tally {
+    const { earlier } = this;
+    const before = earlier.server ?? { throttled: 0, retries: 0, serverErrors: 0, waitSeconds: 0 };
+    const server = this.server();
+    return {
+      annotated: earlier.annotated + this.done,
+      failed: earlier.failed + this.failed,
+      points: earlier.points + this.points,
+      jobs: earlier.jobs + this.jobs(),
+      seconds: earlier.seconds + (Date.now() - this.started) / 1000,
+      failures: this.failures,
+      server: {
+        throttled: before.throttled + server.throttled,
+        retries: before.retries + server.retries,
+        serverErrors: before.serverErrors + server.serverErrors,
+        waitSeconds: before.waitSeconds + server.waitSeconds,
+      },
+    };
+  }
 }

@@ -12,6 +12,7 @@ import type { ImageRef, ProbedImage } from '../model.js';
 
 export class ImageProbeError extends Error {
   override name = 'ImageProbeError';
+  readonly code = 'IMAGE_UNREADABLE';
 }
 
 /** The first {@link HEAD_BYTES} of the image, and whether that is all of it. */

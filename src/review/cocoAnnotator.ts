@@ -20,6 +20,7 @@ export interface CocoAnnotatorLogin {
 
 export class CocoAnnotatorError extends Error {
   override name = 'CocoAnnotatorError';
+  readonly code = 'COCO_ANNOTATOR';
 }
 
 export interface Dataset {

@@ -22,7 +22,7 @@ import { fetch } from 'undici';
 import { Credits, pull } from '../flow/credits.js';
 import { labelColours } from '../report/palette.js';
 import { OutputFile } from '../sinks/outputFile.js';
-import { readResultLines, type ResultLine } from '../sinks/resultsFile.js';
+import { readResultLines, type ResultLine } from '../results/resultLines.js';
 import { CocoAnnotator, CocoAnnotatorError, type Category, type CocoAnnotatorLogin, type CocoTask, type DatasetImage, type TaskLogLine } from './cocoAnnotator.js';
 import { appendPushRecord, pointKey, pushRecordPath, readPushRecord, type PushedImage } from './pushRecord.js';
 import { reviewFileName } from './reviewNames.js';

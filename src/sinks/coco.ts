@@ -8,7 +8,7 @@
  */
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { readResultLines } from './resultsFile.js';
+import { readResultLines } from '../results/resultLines.js';
 
 export interface CocoOptions {
   /** The run's NDJSON (`--ndjson`). */

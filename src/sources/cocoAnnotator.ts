@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { ImageRef, PhotoExif } from '../model.js';
-import { readResultLines } from '../sinks/resultsFile.js';
+import { readResultLines } from '../results/resultLines.js';
 import { reviewFileName, surveyName } from '../review/reviewNames.js';
 import { CocoAnnotator, CocoAnnotatorError, type CocoAnnotatorLogin } from '../review/cocoAnnotator.js';
 import { failedBeforeSending, type OrFailed } from '../operators/failures.js';

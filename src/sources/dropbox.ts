@@ -34,6 +34,7 @@ export interface DropboxOptions {
 
 /** A failure of the Dropbox API that retrying will not mend. */
 export class DropboxError extends Error {
+  readonly code = 'DROPBOX';
   constructor(
     message: string,
     readonly route: string,

@@ -1,4 +1,4 @@
-/** Reading back a run's NDJSON (`--ndjson`), one image at a time: for cover, the report and COCO. */
+/** Reading back a run's NDJSON (`--ndjson`), one image at a time: for cover, the report, COCO and review. */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Classification } from '../coralnet/schemas.js';
