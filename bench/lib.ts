@@ -1,4 +1,5 @@
 /** What the benchmarks share: a simulator in its own process, and a CLI run measured from outside. */
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -61,13 +62,17 @@ export async function cpuSeconds(pid: number | undefined): Promise<number | unde
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The heap cap the `reefstream` command starts with (its first line), given to Node as the command does. */
+export const HEAP_CAP = (/--max-old-space-size=\d+/.exec(readFileSync(cli, 'utf8').split('\n', 1)[0]!) ?? [])[0];
+
 /**
- * Runs the CLI (this build's, or the script `program`) with `args`; resolves with its exit code,
- * wall time, peak RSS and CPU time (the last reading before it exited: up to 0.1 s short).
+ * Runs the CLI (this build's, or the script `program`) with `args`, started as the `reefstream`
+ * command starts (with its heap cap); resolves with its exit code, wall time, peak RSS and CPU time
+ * (the last reading before it exited: up to 0.1 s short).
  */
 export async function measuredRun(args: string[], env: Record<string, string>, program = cli): Promise<{ code: number | null; seconds: number; peakRssMb: number; cpuSeconds: number; stdout: string; stderr: string }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [program, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(HEAP_CAP ? [HEAP_CAP] : []), program, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

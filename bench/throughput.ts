@@ -99,7 +99,8 @@ async function reefstream(base: string, token: string, dir: string): Promise<num
     imageSize: { width: 4000, height: 3000 },
     metadata: false,
     windows,
-    out: join(dir, 'results.csv'),
+    // A run of its own: the same outputs again would go on from the finished run and annotate nothing.
+    out: join(await mkdtemp(join(dir, 'run-')), 'results.csv'),
     progressStream: process.stderr,
   });
   return summary.annotated;

@@ -1,6 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=512
 /**
  * The `reefstream` command: one module a command under `cli/`, each with its own `--help`.
+ * It starts with a heap cap: without one, Node lets the heap of a long run grow to 1.5–2.5 times
+ * what it needs before collecting (bench/README.md, memory); with it, a million-image run stays
+ * near 200 MB. `node dist/src/cli.js` runs without it; `node --max-old-space-size=512 …` as here.
  *   reefstream run …        a survey annotated (see reefstream run --help)
  *   reefstream simulate …   a CoralNet simulator on this machine
  *   reefstream demo         a painted survey through the client and the simulator

@@ -29,7 +29,7 @@ import { publish, publishing, serveAgain, type Publishing } from './publish.js';
 import { ServerWatch } from './serverWatch.js';
 import { inSourceOrder } from './sourceOrder.js';
 import { defaultErrorsPath, journalPath, runSummaryPath, SurveyTally, writeSummary, type SurveySummary } from './summary.js';
-import { RunStoppedError, type SurveyOptions } from './surveyOptions.js';
+import { RunStoppedError, settingsOf, type SurveyOptions } from './surveyOptions.js';
 import { SurveyOutputs } from './surveyOutputs.js';
 import { identityOf, writtenImagesPath } from './writtenImages.js';
 
@@ -73,21 +73,6 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveySummary> 
   } finally {
     await unlock();
   }
-}
-
-/** What is recorded of a run's settings: the same command goes on from its journal, another is refused. */
-function settingsOf(options: SurveyOptions): Record<string, unknown> {
-  return {
-    source: options.sourceName ?? (typeof options.source === 'string' ? options.source : '(code)'),
-    classifierId: String(options.classifierId),
-    points: options.points ?? null,
-    pointsCsv: options.pointsCsv ?? null,
-    area: typeof options.area === 'object' ? options.area : (options.area ?? null),
-    seed: String(options.seed ?? 1),
-    metadata: options.metadata ?? true,
-    ndjson: options.ndjson ?? null,
-    ...(options.auxFromFolders ? { auxFromFolders: true } : {}),
-  };
 }
 
 /** The run itself, once the client is connected and the images can be reached. */

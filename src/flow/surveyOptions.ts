@@ -70,3 +70,18 @@ export class RunStoppedError extends Error {
     this.name = 'RunStoppedError';
   }
 }
+
+/** What is recorded of a run's settings: the same command goes on from its journal, another is refused. */
+export function settingsOf(options: SurveyOptions): Record<string, unknown> {
+  return {
+    source: options.sourceName ?? (typeof options.source === 'string' ? options.source : '(code)'),
+    classifierId: String(options.classifierId),
+    points: options.points ?? null,
+    pointsCsv: options.pointsCsv ?? null,
+    area: typeof options.area === 'object' ? options.area : (options.area ?? null),
+    seed: String(options.seed ?? 1),
+    metadata: options.metadata ?? true,
+    ndjson: options.ndjson ?? null,
+    ...(options.auxFromFolders ? { auxFromFolders: true } : {}),
+  };
+}

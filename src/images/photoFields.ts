@@ -2,7 +2,7 @@
  * What a photo's first bytes tell: its stored size (CoralNet reads the pixel grid as stored, EXIF
  * orientation not applied), its orientation tag, EXIF DateTimeOriginal and GPS position.
  */
-import exifr from 'exifr/dist/full.esm.mjs';
+import exifr from 'exifr';
 
 /** Enough of a JPEG to hold its EXIF block and frame header in practice. */
 export const HEAD_BYTES = 64 * 1024;

@@ -7,10 +7,7 @@ import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
 const MAX_PIXELS = 64_000_000;
 
 export interface ProbeOptions {
-  /**
-   * Images read at once. Default 32: local files go to the header thread in batches, so more at
-   * once means fewer messages; URLs are read at most 8 at a time.
-   */
+  /** Images read at once. Default 32 (URLs at most 8 at a time, however many this says). */
   concurrency?: number;
   /** Every image has this size (survey cameras): no reading at all. EXIF columns stay empty. */
   imageSize?: { width: number; height: number };
