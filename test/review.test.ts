@@ -301,3 +301,15 @@ test('coco annotator as a source: flat names read as folders; two images of one 
     ],
   );
 });
+
+test('a push record that cannot be written, or a --pushed-run that is not there, is one line before anything is sent', async (t) => {
+  const ndjson = await ranSurvey(t, 1);
+  const double = await annotatorDouble(t);
+  const push = await reefstreamCli(['review', 'push', '--coco-annotator', double.url, '--dataset', 'Lagoon', '--results', ndjson, '--record', join(ndjson, '..', 'no-such-folder', 'pushed.ndjson')], loginEnv(double));
+  assert.equal(push.status, 1);
+  assert.match(push.stderr, /^The push record .*no-such-folder\/pushed\.ndjson cannot be written \(ENOENT\): give a --record path in a folder you can write to\.\n$/);
+  assert.deepEqual([double.images.length, double.tasks.length, double.datasets.length], [0, 0, 0]);
+  const gone = join(ndjson, '..', 'gone.ndjson');
+  const listing = cocoAnnotatorImages({ url: double.url, username: double.username, password: double.password, dataset: 'Lagoon', into: await tempFolder(t), pushedRun: gone });
+  await assert.rejects(listing.next(), { message: `--pushed-run ${gone} cannot be read (ENOENT): give the --ndjson of the run that was pushed into the dataset.` });
+});

@@ -14,9 +14,10 @@
  * their points' positions are held until the import is done, to record what arrived.
  */
 import { openAsBlob } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { lastValueFrom, mergeMap } from 'rxjs';
 import { fetch } from 'undici';
 import { Credits, pull } from '../flow/credits.js';
@@ -164,6 +165,11 @@ interface Sent {
  */
 export async function pushForReview(options: PushOptions): Promise<PushSummary> {
   const annotator = options.annotator ?? (await CocoAnnotator.connect(options));
+  // The record must take what arrives: a record that cannot be written is found before anything is sent.
+  const record = options.record ?? pushRecordPath(options.results);
+  await access(dirname(resolve(record)), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+    throw new CocoAnnotatorError(`The push record ${record} cannot be written (${error.code ?? error.message}): give a --record path in a folder you can write to.`);
+  });
 
   // The labels first: a category problem stops the push before anything is sent.
   const labels = new Set<string>();
@@ -190,7 +196,6 @@ export async function pushForReview(options: PushOptions): Promise<PushSummary> 
   const missing = [...new Set([...found.values()].filter((c) => !hadIds.has(c.id)).map((c) => c.name))];
   if (missing.length > 0) await annotator.setDatasetCategories(dataset.id, [...had.map((c) => c.name), ...missing]);
 
-  const record = options.record ?? pushRecordPath(options.results);
   const server = annotator.url.origin;
   const pushed = await readPushRecord(record, server, dataset.id);
 

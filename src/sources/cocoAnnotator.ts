@@ -10,7 +10,7 @@
  * that was pushed (`pushedRun`), each image gets them back from its line there.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,6 +45,9 @@ interface PushedPhoto {
 /** The pushed run's images by the file name they took in COCO Annotator. */
 async function photosOfRun(ndjson: string): Promise<Map<string, PushedPhoto>> {
   const photos = new Map<string, PushedPhoto>();
+  await access(ndjson).catch((error: NodeJS.ErrnoException) => {
+    throw new CocoAnnotatorError(`--pushed-run ${ndjson} cannot be read (${error.code ?? error.message}): give the --ndjson of the run that was pushed into the dataset.`);
+  });
   for await (const line of readResultLines(ndjson)) {
     const { orientation, dateTimeOriginal, latitude, longitude } = line;
     photos.set(reviewFileName(line.name), { name: line.name, exif: { orientation, dateTimeOriginal, latitude, longitude } });
