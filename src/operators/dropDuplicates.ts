@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { ImageRef } from '../model.js';
-import { FingerprintMap } from '../util/fingerprints.js';
+import { FingerprintSet } from '../util/fingerprints.js';
 import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
 
 /**
@@ -10,13 +10,10 @@ import { failedBeforeSending, isFailed, type OrFailed } from './failures.js';
  * @example listImages('urls.csv').pipe(dropDuplicates(), probe(), samplePoints({ method: 'stratified:5x6x1' }))
  */
 export function dropDuplicates<T extends ImageRef>(): OperatorFunction<OrFailed<T>, OrFailed<T>> {
-  const urls = new FingerprintMap();
+  const urls = new FingerprintSet();
   return map((image) => {
     if (isFailed(image) || image.url === undefined) return image;
-    if (urls.get(image.url) === undefined) {
-      urls.set(image.url, 1);
-      return image;
-    }
+    if (urls.add(image.url)) return image;
     return failedBeforeSending(image, `${image.url} is listed again: it is annotated once, under its first line.`);
   });
 }

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { parse } from 'fast-csv';
 import type { ImageRef } from '../model.js';
 import { failedBeforeSending, type OrFailed } from '../operators/failures.js';
-import { fingerprint, FingerprintMap } from '../util/fingerprints.js';
+import { fingerprint, FingerprintMap, FingerprintSet } from '../util/fingerprints.js';
 
 const AUX = ['Aux1', 'Aux2', 'Aux3', 'Aux4', 'Aux5'] as const;
 
@@ -81,11 +81,15 @@ async function* linesOf(file: string): AsyncGenerator<ListLine> {
   }
 }
 
-/** How many leading segments (host and folders) every URL without a name shares. */
-async function sharedFolders(file: string): Promise<number> {
+/** How many leading segments (host and folders) every URL without a name shares, and whether any line has a name. */
+async function sharedFolders(file: string): Promise<{ shared: number; named: boolean }> {
   let shared: string[] | undefined;
+  let named = false;
   for await (const { url, name } of linesOf(file)) {
-    if (name !== undefined) continue;
+    if (name !== undefined) {
+      named = true;
+      continue;
+    }
     const folders = (segmentsOf(url) ?? []).slice(0, -1);
     if (shared === undefined) shared = folders;
     else {
@@ -94,7 +98,7 @@ async function sharedFolders(file: string): Promise<number> {
       shared.length = n;
     }
   }
-  return shared?.length ?? 0;
+  return { shared: shared?.length ?? 0, named };
 }
 
 /** A URL's tag in the names table: its fingerprint's low half, bit 1 saying the name came from the URL. */
@@ -102,10 +106,10 @@ const tagOf = (url: string, derived: boolean): number => ((fingerprint(url)[1] &
 const DERIVED = 2;
 
 /**
- * Every name of the list once: a name given to two different URLs is an error naming both lines.
- * Returns each name with its URL's tag (never 0); a URL listed again under its name is left to the reading.
+ * A name given to two different URLs is an error naming both lines. A URL listed again under its
+ * name, or two URLs of one path, are left to the reading: one photo, annotated once.
  */
-async function checkedNames(file: string, shared: number): Promise<FingerprintMap> {
+async function checkNames(file: string, shared: number): Promise<void> {
   const names = new FingerprintMap();
   for await (const { line, url, name } of linesOf(file)) {
     const final = name ?? nameFromUrl(url, shared);
@@ -126,7 +130,6 @@ async function checkedNames(file: string, shared: number): Promise<FingerprintMa
     }
     throw new Error(`${file}: lines ${first} and ${line} both name an image "${final}": names must be unique. Give one of them another name in the name column.`);
   }
-  return names;
 }
 
 /** How many images the list names (its URL lines), read once without checks: for a progress total. */
@@ -142,19 +145,20 @@ export async function countUrlList(file: string): Promise<number> {
  * @example for await (const image of readUrlList('survey-urls.csv')) console.log(image.url)
  */
 export async function* readUrlList(file: string): AsyncGenerator<OrFailed<ImageRef>> {
-  const shared = await sharedFolders(file);
-  const names = await checkedNames(file, shared);
+  const { shared, named } = await sharedFolders(file);
+  // Names taken from URLs differ unless the URLs are one photo's (the same path): only a list with
+  // a name column can give two photos one name, and is checked for it before any image.
+  if (named) await checkNames(file, shared);
   // Each name's first line is the image; a later line of the same name is the same photo again.
+  const given = new FingerprintSet();
   // A URL listed again under another name, in a list with a name column.
-  const urls = new FingerprintMap();
+  const urls = new FingerprintSet();
   for await (const { url, name, aux } of linesOf(file)) {
     const image: ImageRef = { name: name ?? nameFromUrl(url, shared), url, ...(aux ? { aux } : {}) };
-    if (names.get(image.name) === 0 || (name !== undefined && urls.get(url) !== undefined)) {
+    if (!given.add(image.name) || (name !== undefined && !urls.add(url))) {
       yield failedBeforeSending(image, `${url} is listed again: it is annotated once, under its first line.`);
       continue;
     }
-    names.set(image.name, 0);
-    if (name !== undefined) urls.set(url, 1);
     yield image;
   }
 }
