@@ -8,6 +8,7 @@ import { runSurvey } from '../src/flow/runSurvey.js';
 import type { ImageRef } from '../src/model.js';
 import { CocoAnnotator, CocoAnnotatorError, readCocoFile } from '../src/review/cocoAnnotator.js';
 import { compareWithHumans, machineFromCoco } from '../src/review/compare.js';
+import type { Confidence } from '../src/review/confidence.js';
 import { pushForReview } from '../src/review/push.js';
 import { readLabelGroups } from '../src/cover/labelGroups.js';
 import { cocoResultsPath, writeCoco } from '../src/sinks/coco.js';
@@ -224,6 +225,7 @@ test('review compare: top-1 and top-5 per label, the confusion matrix, and cover
     labels: Array<{ label: string; points: number; top1: number; top5: number }>;
     confusion: { labels: string[]; counts: number[][] };
     cover: Array<{ image: string; humanPoints: number; machinePoints: number; cover: Record<string, { human: number; machine: number; difference: number }> }>;
+    confidence: Confidence;
   };
   assert.deepEqual([agreement.images, agreement.notInResults, agreement.matched, agreement.humanOnly, agreement.machineOnly], [4, ['IMG_9999.jpg'], 15, 1, 1]);
   assert.equal(agreement.top1Accuracy, 12 / 15);
@@ -251,6 +253,19 @@ test('review compare: top-1 and top-5 per label, the confusion matrix, and cover
   const labelsCsv = (await readFile(`${out}.labels.csv`, 'utf8')).trim().split('\n');
   assert.equal(labelsCsv.at(-1), `All labels,15,12,15,${((100 * 12) / 15).toFixed(2)},100.00`);
   assert.match(cli.stdout, /^agreement: 4 reviewed images, 15 points matched \(1 only human, 1 only machine\); top-1 80\.0 %, top-5 100\.0 %/);
+  // The confidence curve: 101 thresholds overall and for each label the machine gave; every survey point counted at 0.
+  const curve = (await readFile(`${out}.confidence.csv`, 'utf8')).trim().split('\n');
+  const machineLabels = new Set(lines.flatMap((l) => l.points.map((p) => p.classifications[0]!.label_code)));
+  assert.equal(curve.length, 1 + 101 * (1 + machineLabels.size));
+  assert.equal(curve[0], 'Label,Threshold %,Reviewed points at or above,Reviewed share %,Top-1 agree,Top-1 accuracy %,Survey points at or above,Survey share %,Chosen');
+  assert.equal(curve[1], `All labels,0,15,100.00,12,${((100 * 12) / 15).toFixed(2)},16,100.00,${agreement.confidence.overall.chosen?.threshold === 0 ? 'reaches 95 %' : ''}`);
+  assert.equal(agreement.confidence.target, 95);
+  // The reviewed points, under the survey's names, for accept and the CoralNet export.
+  const reviewed = (await readFile(`${out}.points.ndjson`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { name: string; points: Array<{ label: string; machine?: unknown }> });
+  assert.deepEqual(reviewed.map((r) => r.name), lines.map((l) => l.name));
+  assert.equal(reviewed.flatMap((r) => r.points).length, 16);
+  assert.equal(reviewed.flatMap((r) => r.points).filter((p) => p.machine !== undefined).length, 15);
+  assert.ok(!reviewed.flatMap((r) => r.points).some((p) => p.label === 'ma'), 'spelt as the machine spells it');
 
   // The machine's side from the COCO file and its scores: the same agreement.
   const coco = join(await tempFolder(t), 'results.coco.json');

@@ -4,6 +4,7 @@
  * name, category names are unique per creator) after people reviewed, from surveys with folders.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -25,7 +26,7 @@ interface Line {
   dateTimeOriginal?: string;
   latitude?: number;
   longitude?: number;
-  points: Array<{ row: number; column: number; classifications: Array<{ label_code: string }> }>;
+  points: Array<{ row: number; column: number; classifications: Array<{ label_code: string; score?: number }> }>;
 }
 
 const readLines = async (file: string): Promise<Line[]> =>
@@ -312,4 +313,57 @@ test('a push record that cannot be written, or a --pushed-run that is not there,
   const gone = join(ndjson, '..', 'gone.ndjson');
   const listing = cocoAnnotatorImages({ url: double.url, username: double.username, password: double.password, dataset: 'Lagoon', into: await tempFolder(t), pushedRun: gone });
   await assert.rejects(listing.next(), { message: `--pushed-run ${gone} cannot be read (ENOENT): give the --ndjson of the run that was pushed into the dataset.` });
+});
+
+test('review push --below: the uncertain images (their uncertain points only) and a seeded sample of the others; recorded with why; a higher threshold adds the rest without undoing the review', async (t) => {
+  const ran = await ranSurvey(t, 6);
+  // Scores set by hand: image 0 has one point under 0.8, image 1 one under 0.9, the rest none.
+  const lines = (await readFile(ran, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
+  const scores = [[0.5, 0.9, 0.9, 0.9], [0.85, 0.95, 0.95, 0.95], ...Array.from({ length: 4 }, () => [0.95, 0.95, 0.95, 0.95])];
+  lines.forEach((line, i) => line.points.forEach((p, k) => (p.classifications[0]!.score = scores[i]![k]!)));
+  const ndjson = join(await tempFolder(t), 'results.ndjson');
+  await writeFile(ndjson, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const names = lines.map((l) => l.name);
+  // The sample is the first of the other images in the seeded order: sha-256 of "seed\nname".
+  const rank = (seed: string, name: string) => createHash('sha256').update(`${seed}\n${name}`).digest().readUIntBE(0, 6);
+  const seed = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].find((s) => names.slice(1).sort((x, y) => rank(s, x) - rank(s, y))[0] !== names[1])!;
+  const sampledName = names.slice(1).sort((x, y) => rank(seed, x) - rank(seed, y))[0]!;
+
+  const double = await annotatorDouble(t);
+  const push = (extra: string[]) => reefstreamCli(['review', 'push', '--coco-annotator', double.url, '--dataset', 'Lagoon', '--results', ndjson, ...extra], loginEnv(double));
+  const first = await push(['--below', '0.8', '--sample', '1', '--seed', seed, '--points', 'below']);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /5 points imported/);
+  assert.match(first.stdout, new RegExp(`chosen: 1 image with a point under 0\\.8 \\(those points only\\), 1 image sampled from the others \\(seed ${seed}\\), 4 left out`));
+  assert.deepEqual(livePoints(double).map((p) => p.split(' ')[0]).sort(), [reviewFileName(names[0]!), ...Array.from({ length: 4 }, () => reviewFileName(sampledName))].sort());
+  const record = await readLines(pushRecordPath(ndjson)) as unknown as PushedImage[];
+  assert.deepEqual(record.map((r) => [r.name, r.why, r.below, r.points.length]).sort(), [[names[0], 'below', 0.8, 1], [sampledName, 'sample', 0.8, 4]].sort());
+  assert.deepEqual(record.find((r) => r.why === 'below')!.points, [[lines[0]!.points[0]!.row, lines[0]!.points[0]!.column]]);
+
+  // The same push again: the same sample, nothing new.
+  const again = await push(['--below', '0.8', '--sample', '1', '--seed', seed, '--points', 'below']);
+  assert.match(again.stdout, /0 points imported \(nothing new\)/);
+
+  // A reviewer relabels the uncertain point; then a push at 0.9 adds image 1's point under 0.9 and nothing else.
+  const uncertain = double.annotations[0]!;
+  const other = double.categories.find((c) => c.id !== uncertain.categoryId && double.datasets[0]!.categories.includes(c.id))!;
+  await asReviewer(double, 'PUT', uncertain.id, { category_id: other.id });
+  const reviewed = livePoints(double);
+  const higher = await push(['--below', '0.9', '--points', 'below']);
+  assert.equal(higher.status, 0, higher.stderr);
+  assert.match(higher.stdout, /1 point imported/);
+  const now = livePoints(double);
+  assert.deepEqual(now.filter((p) => !reviewed.includes(p)).map((p) => p.split(' ')[0]), [reviewFileName(names[1]!)]);
+  assert.ok(reviewed.every((p) => now.includes(p)), 'the relabelled point stays as the reviewer left it');
+
+  // Compared on what was pushed: the points never pushed are not "removed by the reviewer".
+  const out = join(await tempFolder(t), 'agreement');
+  const compare = await reefstreamCli(['review', 'compare', '--coco-annotator', double.url, '--dataset', 'Lagoon', '--results', ndjson, '--out', out], loginEnv(double));
+  assert.equal(compare.status, 0, compare.stderr);
+  assert.match(compare.stdout, /3 reviewed images, 6 points matched \(0 only human, 0 only machine\); top-1 83\.3 %/);
+
+  // --sample without --below is a usage error.
+  const usage = await push(['--sample', '5']);
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /give --below too/);
 });

@@ -3,29 +3,42 @@ import { z } from 'zod';
 import { readLabelGroups } from '../cover/labelGroups.js';
 import { CocoAnnotator, readCocoFile, type CocoFile } from '../review/cocoAnnotator.js';
 import { pushForReview, type PushSummary } from '../review/push.js';
-import { compareWithHumans, machineFromCoco, writeAgreement } from '../review/compare.js';
+import { agreementPaths, compareWithHumans, machineFromCoco, ReviewedPointsFile, writeAgreement } from '../review/compare.js';
+import { pushRecordPath, readPushRecord } from '../review/pushRecord.js';
 import { readResultLines } from '../results/resultLines.js';
 import { cocoResultsPath } from '../sinks/coco.js';
 import { cocoAnnotatorLogin, EXIT, parse, plural, UsageError } from './shared.js';
 
 export const pushHelp = `  reefstream review push --coco-annotator URL --dataset NAME --results results.ndjson [--images DIR]
                          [--record results.pushed.ndjson]
+                         [--below 0.8 [--sample N] [--seed S] [--points all|below]]
       Puts the machine points into COCO Annotator for people to review: makes the dataset if
       needed, uploads the images under flat names (site1/IMG_1.JPG as site1__IMG_1.JPG; from
       --images, else each image's file or URL), gives each label a point category and attaches it,
       imports the points in bulk and waits for the import. Only points never pushed to the dataset
       are imported (--record, default results.pushed.ndjson beside the results, lists what
       arrived), so a review is never undone.
+      --below pushes only images with a point whose top score is under the threshold (0-1),
+      and --sample N of the other images (a random sample, the same for the same --seed), so
+      that accuracy above the threshold keeps being measured; --points below sends only the
+      uncertain points of those images. The record says why each image went up; a later push
+      with a higher threshold adds the rest.
       Points the import dropped are listed, and the exit code is 3: push again to send them.
       Login: COCO_ANNOTATOR_USER and COCO_ANNOTATOR_PASSWORD.
 `;
 export const compareHelp = `  reefstream review compare --coco-annotator URL --dataset NAME | --human FILE.json
                             --results results.ndjson | results.coco.json --out agreement
-                            [--tolerance PX] [--groups groups.csv|groups.json]
+                            [--tolerance PX] [--groups groups.csv|groups.json] [--target 95]
+                            [--record results.pushed.ndjson]
       Matches the reviewed points to the machine's (same image, same position within --tolerance
-      pixels, default 0) and writes agreement.json and three CSV tables: top-1 and top-5 accuracy
-      per label (agreement.labels.csv), the confusion matrix (agreement.confusion.csv), and percent
-      cover from humans beside the machine's, per image and label group (agreement.cover.csv).
+      pixels, default 0) and writes agreement.json and CSV tables: top-1 and top-5 accuracy per
+      label (agreement.labels.csv), the confusion matrix (agreement.confusion.csv), percent cover
+      from humans beside the machine's, per image and label group (agreement.cover.csv), and the
+      confidence curve (agreement.confidence.csv): for each threshold 0-100 %, the reviewed points
+      whose top score is at or above it, their top-1 accuracy, and the survey's points it would
+      accept; overall and per machine label, with the lowest threshold reaching --target percent
+      accuracy (default 95). The reviewed points go to agreement.points.ndjson (for accept and
+      review export). An image the push record lists is compared on the points pushed.
 `;
 export const help = `${pushHelp}\n${compareHelp}`;
 
@@ -35,6 +48,10 @@ const pushSchema = z.object({
   results: z.string().min(1),
   images: z.string().optional(),
   record: z.string().min(1).optional(),
+  below: z.coerce.number().gt(0, 'is a score above 0').max(1, 'is a score, 0 to 1 (0.8, not 80)').optional(),
+  sample: z.coerce.number().int('is a whole number of images').min(0, 'is a number of images').optional(),
+  seed: z.string().min(1).optional(),
+  points: z.enum(['all', 'below']).optional(),
 });
 
 const compareSchema = z.object({
@@ -45,6 +62,8 @@ const compareSchema = z.object({
   out: z.string().min(1),
   tolerance: z.coerce.number().min(0, 'is a distance in pixels, 0 or more').default(0),
   groups: z.string().optional(),
+  target: z.coerce.number().gt(0, 'is a percentage above 0').max(100, 'is a percentage, 100 at most').default(95),
+  record: z.string().min(1).optional(),
 });
 
 /** What a push did, what it left alone, and what did not arrive. */
@@ -56,6 +75,13 @@ function pushLines(pushed: PushSummary): string {
   if (pushed.pushedBefore > 0) parts.push(`${plural(pushed.pushedBefore, 'image')} pushed before, left as reviewed`);
   if (pushed.unrecorded > 0) parts.push(`${plural(pushed.unrecorded, 'image')} with points in the dataset that ${pushed.record} does not list, left as they are`);
   parts.push(`${plural(pushed.categories.length, 'category', 'categories')} (${pushed.categoriesCreated} made)`);
+  const chosen = pushed.selection;
+  if (chosen) {
+    parts.push(
+      `chosen: ${plural(chosen.uncertain, 'image')} with a point under ${chosen.below}${chosen.points === 'below' ? ' (those points only)' : ''}, ` +
+        `${plural(chosen.sampled, 'image')} sampled from the others${chosen.seed !== undefined ? ` (seed ${chosen.seed})` : ''}, ${chosen.leftOut} left out`,
+    );
+  }
   let text = `${parts.join('; ')}\n  record: ${pushed.record}\n`;
   const { lost } = pushed;
   if (lost.reasons.length > 0) {
@@ -70,12 +96,19 @@ export async function review(args: string[]): Promise<void> {
   const [step, ...rest] = args;
   if (step === 'push') {
     const o = parse('review push', rest, pushSchema, pushHelp);
+    if (o.below === undefined && (o.sample !== undefined || o.seed !== undefined || o.points !== undefined)) {
+      throw new UsageError('reefstream review push: --sample, --seed and --points choose among the images --below leaves out or sends: give --below too (e.g. --below 0.8).');
+    }
     const pushed = await pushForReview({
       ...cocoAnnotatorLogin('review push', o['coco-annotator']),
       dataset: o.dataset,
       results: o.results,
       images: o.images,
       record: o.record,
+      below: o.below,
+      sample: o.sample,
+      seed: o.seed,
+      points: o.points,
       onProgress: ({ step: now, done }) => {
         if (now === 'upload' && done % 100 === 0) process.stderr.write(`uploaded or found ${done} images\n`);
       },
@@ -91,21 +124,44 @@ export async function review(args: string[]): Promise<void> {
     const o = parse('review compare', rest, compareSchema, compareHelp);
     if ((o.human === undefined) === (o.dataset === undefined)) throw new UsageError('reefstream review compare: give the reviewed points as --coco-annotator URL --dataset NAME, or as a COCO file with --human FILE.');
     let human: CocoFile;
+    let where: { server?: string; dataset?: number } = {};
     if (o.human !== undefined) {
       human = await readCocoFile(o.human);
     } else {
       const annotator = await CocoAnnotator.connect(cocoAnnotatorLogin('review compare', o['coco-annotator']));
-      human = await annotator.exportCoco((await annotator.dataset(o.dataset!)).id);
+      const dataset = await annotator.dataset(o.dataset!);
+      where = { server: annotator.url.origin, dataset: dataset.id };
+      human = await annotator.exportCoco(dataset.id);
     }
-    const machine = /\.json$/i.test(o.results) ? machineFromCoco(o.results, cocoResultsPath(o.results)) : readResultLines(o.results);
-    const agreement = await compareWithHumans({ human, machine, tolerance: o.tolerance, groups: o.groups ? await readLabelGroups(o.groups) : undefined });
-    const paths = await writeAgreement(agreement, o.out);
-    const pct = (share: number | undefined) => (share === undefined ? 'n/a' : `${(100 * share).toFixed(1)} %`);
+    const ndjson = !/\.json$/i.test(o.results);
+    const machine = ndjson ? readResultLines(o.results) : machineFromCoco(o.results, cocoResultsPath(o.results));
+    const record = o.record ?? (ndjson ? pushRecordPath(o.results) : undefined);
+    const pushed = record === undefined ? undefined : await readPushRecord(record, where.server, where.dataset);
+    const paths = agreementPaths(o.out);
+    const points = await ReviewedPointsFile.open(paths.points);
+    const agreement = await compareWithHumans({
+      human,
+      machine,
+      tolerance: o.tolerance,
+      groups: o.groups ? await readLabelGroups(o.groups) : undefined,
+      target: o.target,
+      pushed: pushed !== undefined && pushed.size > 0 ? pushed : undefined,
+      onReviewed: (image) => points.write(image),
+    });
+    await points.close();
+    await writeAgreement(agreement, o.out);
+    const pct = (share: number | null | undefined) => (share === undefined || share === null ? 'n/a' : `${(100 * share).toFixed(1)} %`);
+    const { target, overall } = agreement.confidence;
+    const chosen = overall.chosen;
     process.stdout.write(
       `agreement: ${agreement.images} reviewed images, ${agreement.matched} points matched (${agreement.humanOnly} only human, ${agreement.machineOnly} only machine); ` +
         `top-1 ${pct(agreement.top1Accuracy)}, top-5 ${pct(agreement.top5Accuracy)}\n` +
+        (chosen === null
+          ? `  no threshold reaches ${target} % top-1 accuracy on the reviewed points\n`
+          : `  at a threshold of ${chosen.threshold} %: top-1 ${pct(chosen.accuracy)} on ${chosen.points} reviewed points; accepts ${chosen.surveyPoints} of the survey's ${overall.surveyPoints} points (${pct(chosen.surveyShare)}) without review\n`) +
         (agreement.notInResults.length > 0 ? `  reviewed but not in ${o.results}: ${agreement.notInResults.length} (${agreement.notInResults.slice(0, 3).join(', ')}${agreement.notInResults.length > 3 ? ', …' : ''})\n` : '') +
-        `  ${paths.json}, ${paths.labels}, ${paths.confusion}, ${paths.cover}\n`,
+        (pushed !== undefined && pushed.size > 0 ? `  compared on the points ${record} lists as pushed\n` : '') +
+        `  ${paths.json}, ${paths.labels}, ${paths.confusion}, ${paths.cover}, ${paths.confidence}, ${paths.points}\n`,
     );
     return;
   }

@@ -8,11 +8,16 @@
  * Memory: the human side is held (a reviewed subset: its points, by file name); the machine's
  * results are read line by line.
  */
+import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import type { LabelGroups } from '../cover/labelGroups.js';
 import { CsvFile } from '../sinks/csv.js';
+import { OutputFile } from '../sinks/outputFile.js';
 import { readFile } from 'node:fs/promises';
 import { readCocoFile, type CocoFile } from './cocoAnnotator.js';
+import { ConfidenceTally, type Confidence } from './confidence.js';
+import { pointKey } from './pushRecord.js';
 import { reviewFileName } from './reviewNames.js';
 
 export interface CompareOptions {
@@ -23,6 +28,31 @@ export interface CompareOptions {
   /** A human point and a machine point match when at most this many pixels apart. Default 0 (same pixel). */
   tolerance?: number;
   groups?: LabelGroups;
+  /** Target top-1 accuracy in percent for the confidence curve's chosen threshold. Default 95. */
+  target?: number;
+  /**
+   * The points pushed for review, by survey name (`readPushedPoints`): an image listed here is
+   * compared on those points only, so that a push of only its uncertain points does not count
+   * the others as removed by the reviewer.
+   */
+  pushed?: Map<string, Set<string>>;
+  /** Told each reviewed image's points, human beside machine: what `accept` and the CoralNet export read. */
+  onReviewed?: (image: ReviewedImage) => void | Promise<void>;
+}
+
+/** A point a person reviewed: where it is and what they called it, and the machine's point it matched. */
+export interface ReviewedPoint {
+  /** The reviewed position on the stored grid, in whole pixels. */
+  row: number;
+  column: number;
+  label: string;
+  machine?: { row: number; column: number; label: string; score?: number };
+}
+
+/** One reviewed image under its survey name. */
+export interface ReviewedImage {
+  name: string;
+  points: ReviewedPoint[];
 }
 
 export interface LabelAgreement {
@@ -59,12 +89,14 @@ export interface Agreement {
   /** Rows: the human label; columns: the machine's first choice. */
   confusion: { labels: string[]; counts: number[][] };
   cover: CoverComparison[];
+  /** Accuracy and share of points at or above each confidence threshold. */
+  confidence: Confidence;
 }
 
 /** What the comparison needs of the machine's side of an image. */
 export interface MachineImage {
   name: string;
-  points: Array<{ row: number; column: number; classifications: Array<{ label_code: string }> }>;
+  points: Array<{ row: number; column: number; classifications: Array<{ label_code: string; score?: number }> }>;
 }
 
 interface HumanPoint {
@@ -183,17 +215,26 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
   let humanOnly = 0;
   let machineOnly = 0;
 
+  const confidence = new ConfidenceTally();
+  const reviewedImages: ReviewedImage[] = [];
   for await (const line of options.machine) {
+    for (const point of line.points) {
+      const best = point.classifications[0];
+      if (best !== undefined) confidence.survey(spell.machine(best.label_code), best.score ?? 0);
+    }
     // The reviewed image under the survey's name, or under the flat name a push gave it.
     const key = humanByImage.has(line.name) ? line.name : reviewFileName(line.name);
     const human = humanByImage.get(key);
     if (human === undefined || found.has(key)) continue;
     found.add(key);
-    const machineLabels = line.points.map((p) => p.classifications.map((c) => spell.machine(c.label_code)));
-    const pairs = matchPoints(human, line.points, tolerance);
+    const pushedHere = options.pushed?.get(line.name);
+    const points = pushedHere === undefined ? line.points : line.points.filter((p) => pushedHere.has(pointKey(p.row, p.column)));
+    const machineLabels = points.map((p) => p.classifications.map((c) => spell.machine(c.label_code)));
+    const pairs = matchPoints(human, points, tolerance);
     matchedCount += pairs.length;
     humanOnly += human.length - pairs.length;
-    machineOnly += line.points.length - pairs.length;
+    machineOnly += points.length - pairs.length;
+    const reviewed: ReviewedPoint[] = human.map((p) => ({ row: Math.round(p.y), column: Math.round(p.x), label: p.label }));
     for (const [h, m] of pairs) {
       const truth = human[h]!.label;
       const guesses = machineLabels[m]!;
@@ -207,6 +248,10 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
       row.set(first, (row.get(first) ?? 0) + 1);
       confusion.set(truth, row);
       seenLabels.add(truth).add(first);
+      const { row: mRow, column: mColumn, classifications } = points[m]!;
+      const score = classifications[0]?.score;
+      if (classifications[0] !== undefined) confidence.reviewed(first, score ?? 0, first === truth);
+      reviewed[h]!.machine = { row: mRow, column: mColumn, label: first, ...(score === undefined ? {} : { score }) };
     }
     const counts = new CoverCounts();
     const humanLabels = human.map((p) => p.label);
@@ -216,6 +261,12 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
     total.add('human', humanLabels, groups);
     total.add('machine', machineFirst, groups);
     perImage.set(line.name, counts);
+    reviewedImages.push({ name: line.name, points: reviewed });
+  }
+  // Told at the end, when every label's spelling is known.
+  for (const image of reviewedImages) {
+    const points = image.points.map((p) => ({ ...p, label: show(p.label), ...(p.machine ? { machine: { ...p.machine, label: show(p.machine.label) } } : {}) }));
+    await options.onReviewed?.({ name: image.name, points });
   }
 
   const labels = [...perLabel]
@@ -237,6 +288,7 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
       ...[...perImage.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((name) => perImage.get(name)!.row(name, show)),
       total.row('All reviewed images', show),
     ],
+    confidence: confidence.curves(options.target ?? 95, show),
   };
 }
 
@@ -270,19 +322,63 @@ export async function* machineFromCoco(cocoPath: string, resultsPath: string): A
   for (const image of coco.images) {
     const points = [...(byImage.get(image.id)?.values() ?? [])].map(({ row, column, classifications, scores }) => {
       const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
-      return { row, column, classifications: order.map((i) => classifications[i]!) };
+      return { row, column, classifications: order.map((i) => ({ ...classifications[i]!, score: scores[i]! })) };
     });
     yield { name: image.file_name, points };
   }
 }
 
-/** `agreement` → `agreement.json`, `agreement.labels.csv`, `agreement.confusion.csv`, `agreement.cover.csv`. */
-export function agreementPaths(prefix: string): { json: string; labels: string; confusion: string; cover: string } {
+/** `agreement` → `agreement.json` and the tables beside it. */
+export function agreementPaths(prefix: string): { json: string; labels: string; confusion: string; cover: string; confidence: string; points: string } {
   const base = prefix.replace(/\.json$/i, '');
-  return { json: `${base}.json`, labels: `${base}.labels.csv`, confusion: `${base}.confusion.csv`, cover: `${base}.cover.csv` };
+  return {
+    json: `${base}.json`,
+    labels: `${base}.labels.csv`,
+    confusion: `${base}.confusion.csv`,
+    cover: `${base}.cover.csv`,
+    confidence: `${base}.confidence.csv`,
+    points: `${base}.points.ndjson`,
+  };
 }
 
-const percentText = (share: number | undefined): string => (share === undefined ? '' : (100 * share).toFixed(2));
+/**
+ * The reviewed points as NDJSON (`agreement.points.ndjson`), one image a line: what `accept` and
+ * `review export --coralnet` read. Give `write` as `onReviewed`.
+ * @example const points = await ReviewedPointsFile.open(agreementPaths('agreement').points); await compareWithHumans({ ..., onReviewed: (image) => points.write(image) }); await points.close()
+ */
+export class ReviewedPointsFile {
+  private constructor(private readonly file: OutputFile) {}
+  static async open(path: string): Promise<ReviewedPointsFile> {
+    return new ReviewedPointsFile(await OutputFile.open(path));
+  }
+  write(image: ReviewedImage): Promise<void> {
+    return this.file.write(`${JSON.stringify(image)}\n`);
+  }
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
+
+/** The reviewed images of `agreement.points.ndjson` (or of the agreement's JSON path or prefix), one at a time. */
+export async function* readReviewedPoints(agreement: string): AsyncGenerator<ReviewedImage> {
+  const path = agreement.endsWith('.points.ndjson') ? agreement : agreementPaths(agreement).points;
+  let n = 0;
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === '') continue;
+      const image = JSON.parse(line) as ReviewedImage;
+      if (typeof image.name !== 'string' || !Array.isArray(image.points)) throw new Error('no name and points');
+      yield image;
+    }
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is not there' : `line ${n}: ${(error as Error).message}`;
+    throw new Error(`${path} cannot be read (${why}): give the --out of reefstream review compare, which writes it.`, { cause: error });
+  }
+}
+
+const percentText = (share: number | null | undefined): string => (share === undefined || share === null ? '' : (100 * share).toFixed(2));
 
 /**
  * Writes the agreement as JSON and three CSV tables a spreadsheet opens: accuracy per label, the
@@ -319,5 +415,24 @@ export async function writeAgreement(agreement: Agreement, prefix: string): Prom
     ]),
   );
   await cover.close();
+
+  const { overall, labels: byLabel } = agreement.confidence;
+  const confidence = await CsvFile.open(paths.confidence, ['Label', 'Threshold %', 'Reviewed points at or above', 'Reviewed share %', 'Top-1 agree', 'Top-1 accuracy %', 'Survey points at or above', 'Survey share %', 'Chosen']);
+  for (const curve of [overall, ...byLabel]) {
+    await confidence.write(
+      curve.rows.map((row) => [
+        curve.label,
+        String(row.threshold),
+        String(row.points),
+        percentText(row.share),
+        String(row.agreed),
+        percentText(row.accuracy),
+        String(row.surveyPoints),
+        percentText(row.surveyShare),
+        curve.chosen?.threshold === row.threshold ? `reaches ${agreement.confidence.target} %` : '',
+      ]),
+    );
+  }
+  await confidence.close();
   return paths;
 }

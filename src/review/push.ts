@@ -15,6 +15,7 @@
  */
 import { openAsBlob } from 'node:fs';
 import { constants } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
@@ -45,6 +46,25 @@ export interface PushOptions extends CocoAnnotatorLogin {
   onProgress?: (progress: { step: 'upload' | 'import'; done: number; total?: number }) => void;
   /** Poll interval of the import task. Default 1000 ms. */
   pollMs?: number;
+  /** Push only the images that have a point whose top score is under this (0–1), and `sample` of the others. */
+  below?: number;
+  /** How many of the other images to push too, so that accuracy above `below` keeps being measured: a random sample, the same for the same `seed`. */
+  sample?: number;
+  /** The sample's seed. Default `1`. */
+  seed?: string;
+  /** `below`: of an uncertain image, push only its points under `below` (a sampled image: all). Default `all`. */
+  points?: 'all' | 'below';
+}
+
+/** Which images a push chose, when it chose (`below`). */
+export interface PushSelection {
+  below: number;
+  /** Images with a point under `below`; images sampled from the others; images left out. */
+  uncertain: number;
+  sampled: number;
+  leftOut: number;
+  points: 'all' | 'below';
+  seed?: string;
 }
 
 /** Points that did not arrive, and why, by the image's survey name. */
@@ -74,6 +94,7 @@ export interface PushSummary {
   task?: CocoTask;
   lost: PushLosses;
   record: string;
+  selection?: PushSelection;
 }
 
 const CONTENT_TYPES: Record<string, string> = { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.tif': 'image/tiff', '.tiff': 'image/tiff', '.webp': 'image/webp' };
@@ -149,6 +170,31 @@ function dropsOf(logs: TaskLogLine[], imageIdOf: Map<string, number>): { images:
   return { images, annotations, other };
 }
 
+const topScore = (point: ResultLine['points'][number]): number => point.classifications[0]?.score ?? 0;
+
+/** Whether any point of the image has a top label scored under `below`. */
+const isUncertain = (image: ResultLine, below: number): boolean => image.points.some((p) => p.classifications[0] !== undefined && topScore(p) < below);
+
+/** An image's place in the seeded random order: the sample is the first `n` of the others in it, whatever the file's order. */
+const sampleRank = (seed: string, name: string): number => createHash('sha256').update(`${seed}\n${name}`).digest().readUIntBE(0, 6);
+
+/** The `n` names of lowest rank seen. */
+class Sample {
+  readonly #kept: Array<[number, string]> = [];
+  constructor(private readonly n: number) {}
+  offer(rank: number, name: string): void {
+    const kept = this.#kept;
+    if (this.n === 0 || (kept.length === this.n && rank >= kept.at(-1)![0])) return;
+    let i = kept.length;
+    while (i > 0 && kept[i - 1]![0] > rank) i--;
+    kept.splice(i, 0, [rank, name]);
+    if (kept.length > this.n) kept.pop();
+  }
+  names(): Set<string> {
+    return new Set(this.#kept.map(([, name]) => name));
+  }
+}
+
 /** One image of this push as the COCO file holds it: its id there, its first annotation's id and its points. */
 interface Sent {
   name: string;
@@ -156,6 +202,7 @@ interface Sent {
   imageId: number;
   firstAnnotation: number;
   points: Array<[number, number]>;
+  why?: PushedImage['why'];
 }
 
 /**
@@ -171,14 +218,27 @@ export async function pushForReview(options: PushOptions): Promise<PushSummary> 
     throw new CocoAnnotatorError(`The push record ${record} cannot be written (${error.code ?? error.message}): give a --record path in a folder you can write to.`);
   });
 
-  // The labels first: a category problem stops the push before anything is sent.
+  // The labels first: a category problem stops the push before anything is sent. With `below`, the
+  // sample of the other images is drawn on the way.
+  const { below, seed = '1' } = options;
+  const sample = new Sample(below === undefined ? 0 : (options.sample ?? 0));
   const labels = new Set<string>();
   for await (const image of readResultLines(options.results)) {
     for (const point of image.points) {
       const best = point.classifications[0];
       if (best !== undefined) labels.add(best.label_code);
     }
+    if (below !== undefined && !isUncertain(image, below)) sample.offer(sampleRank(seed, image.name), image.name);
   }
+  const sampled = sample.names();
+  const selection: PushSelection | undefined = below === undefined ? undefined : { below, uncertain: 0, sampled: 0, leftOut: 0, points: options.points ?? 'all', ...(options.sample ? { seed } : {}) };
+  /** Why an image goes up, or undefined when it does not. */
+  const whyOf = (image: ResultLine): PushedImage['why'] | undefined => {
+    if (selection === undefined) return 'all';
+    if (isUncertain(image, selection.below)) return 'below';
+    if (sampled.has(image.name)) return 'sample';
+    return undefined;
+  };
   const codes = [...labels].sort((a, b) => a.localeCompare(b));
   const { found, created: categoriesCreated } = await categoriesFor(annotator, codes, options.username);
 
@@ -217,9 +277,16 @@ export async function pushForReview(options: PushOptions): Promise<PushSummary> 
     // One image: uploaded if the dataset lacks it, and its points never pushed before written into the COCO file.
     const pushImage = async (image: ResultLine): Promise<void> => {
       images++;
+      const why = whyOf(image);
+      if (selection !== undefined) {
+        if (why === 'below') selection.uncertain++;
+        else if (why === 'sample') selection.sampled++;
+        else return void selection.leftOut++;
+      }
       const file = reviewFileName(image.name);
       const before = pushed.get(image.name);
-      const fresh = image.points.filter((p) => p.classifications[0] !== undefined && !before?.has(pointKey(p.row, p.column)));
+      const onlyBelow = why === 'below' && selection?.points === 'below';
+      const fresh = image.points.filter((p) => p.classifications[0] !== undefined && !before?.has(pointKey(p.row, p.column)) && (!onlyBelow || topScore(p) < selection.below));
       const inDataset = there.get(file);
       if (inDataset) alreadyThere++;
       if (fresh.length === 0) {
@@ -257,7 +324,7 @@ export async function pushForReview(options: PushOptions): Promise<PushSummary> 
         points.push([p.row, p.column]);
         return JSON.stringify({ id: annotations, image_id: imageId, category_id: best.label_id, keypoints: [p.column, p.row, 2], num_keypoints: 1, iscrowd: 0, area: 1, bbox: [p.column, p.row, 1, 1], segmentation: [] });
       });
-      sent.push({ name: image.name, file, imageId, firstAnnotation, points });
+      sent.push({ name: image.name, file, imageId, firstAnnotation, points, why });
       await Promise.all([
         imagesPart.write(`${imageId > 1 ? ',\n' : ''}${JSON.stringify({ id: imageId, width: image.width, height: image.height, file_name: file })}`),
         annotationsPart.write(`${firstAnnotation > 1 ? ',\n' : ''}${lines.join(',\n')}`),
@@ -307,7 +374,7 @@ export async function pushForReview(options: PushOptions): Promise<PushSummary> 
         const kept = s.points.filter((_, i) => droppedAt[i] === undefined);
         const firstDrop = droppedAt.find((reason) => reason !== undefined);
         if (firstDrop !== undefined) reasons.push({ name: s.name, points: s.points.length - kept.length, reason: firstDrop });
-        if (kept.length > 0) arrived.push({ server, dataset: dataset.id, name: s.name, file: s.file, points: kept, task: task.id, at });
+        if (kept.length > 0) arrived.push({ server, dataset: dataset.id, name: s.name, file: s.file, points: kept, task: task.id, at, why: s.why, ...(selection ? { below: selection.below } : {}) });
       }
       // What the log says that is not understood may be a loss: said, and not hidden.
       for (const message of drops.other) reasons.push({ name: `task ${task.id}`, points: 0, reason: message });
@@ -329,6 +396,7 @@ export async function pushForReview(options: PushOptions): Promise<PushSummary> 
       task,
       lost: { points: lostPoints, images: new Set(reasons.filter((r) => r.points > 0).map((r) => r.name)).size, reasons },
       record,
+      ...(selection ? { selection } : {}),
     };
   } finally {
     await rm(folder, { recursive: true, force: true });

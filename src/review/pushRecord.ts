@@ -22,6 +22,9 @@ export interface PushedImage {
   points: Array<[number, number]>;
   task: number;
   at: string;
+  /** Why the image went up: every image (`all`), a point under the push's `below` threshold, or the sample of the others. */
+  why?: 'all' | 'below' | 'sample';
+  below?: number;
 }
 
 /** `results.ndjson` → `results.pushed.ndjson`. */
@@ -31,11 +34,12 @@ export const pushRecordPath = (results: string): string => `${results.replace(/\
 export const pointKey = (row: number, column: number): string => `${row},${column}`;
 
 /**
- * The points already pushed into one dataset, by survey name. A line cut by a crash is passed over:
- * the points it would have listed are guarded by the dataset's `annotated` flag.
+ * The points already pushed into one dataset (or into any, without `server` and `dataset`), by
+ * survey name. A line cut by a crash is passed over: the points it would have listed are guarded by
+ * the dataset's `annotated` flag. No record: nothing pushed.
  * @example const pushed = await readPushRecord('results.pushed.ndjson', 'https://annotator.example.org', 3)
  */
-export async function readPushRecord(path: string, server: string, dataset: number): Promise<Map<string, Set<string>>> {
+export async function readPushRecord(path: string, server?: string, dataset?: number): Promise<Map<string, Set<string>>> {
   const pushed = new Map<string, Set<string>>();
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
@@ -48,7 +52,7 @@ export async function readPushRecord(path: string, server: string, dataset: numb
     } catch {
       continue;
     }
-    if (entry.server !== server || entry.dataset !== dataset) continue;
+    if ((server !== undefined && entry.server !== server) || (dataset !== undefined && entry.dataset !== dataset)) continue;
     const points = pushed.get(entry.name) ?? new Set<string>();
     for (const [row, column] of entry.points) points.add(pointKey(row, column));
     pushed.set(entry.name, points);
