@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RunStoppedError } from './flow/runSurvey.js';
+import { accept, help as acceptHelp } from './cli/accept.js';
 import { coco, help as cocoHelp } from './cli/coco.js';
 import { cover, help as coverHelp } from './cli/cover.js';
 import { demo, help as demoHelp } from './cli/demo.js';
@@ -22,7 +23,7 @@ import { simulate, help as simulateHelp } from './cli/simulate.js';
 const HELP = `reefstream — machine annotations for reef photo surveys from a CoralNet classifier
 
 Commands:
-${[runHelp, coverHelp, cocoHelp, reviewHelp, reportHelp, overlayHelp, demoHelp, simulateHelp].join('\n')}
+${[runHelp, coverHelp, cocoHelp, reviewHelp, acceptHelp, reportHelp, overlayHelp, demoHelp, simulateHelp].join('\n')}
   reefstream --help | --version
 `;
 
@@ -43,6 +44,8 @@ async function main(argv: string[]): Promise<void> {
       return report(rest);
     case 'review':
       return review(rest);
+    case 'accept':
+      return accept(rest);
     case 'overlay':
       return overlay(rest);
     case undefined:
@@ -57,7 +60,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`reefstream: no command "${command}" (commands: run, cover, coco, review, report, overlay, demo, simulate; see reefstream --help)`);
+      throw new UsageError(`reefstream: no command "${command}" (commands: run, cover, coco, review, accept, report, overlay, demo, simulate; see reefstream --help)`);
   }
 }
 

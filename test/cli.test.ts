@@ -52,7 +52,7 @@ test('a bad option is one clear line and exit code 2', () => {
   assert.equal(host.stderr, 'reefstream simulate: The simulator listens on this machine only: 0.0.0.0 is not a loopback address (use 127.0.0.1).\n');
   const command = run(['simulat']);
   assert.equal(command.status, 2);
-  assert.equal(command.stderr, 'reefstream: no command "simulat" (commands: run, cover, coco, review, report, overlay, demo, simulate; see reefstream --help)\n');
+  assert.equal(command.stderr, 'reefstream: no command "simulat" (commands: run, cover, coco, review, accept, report, overlay, demo, simulate; see reefstream --help)\n');
 });
 
 test('reefstream demo runs a painted survey end to end and every row has the painted label', async (t) => {

@@ -1,12 +1,9 @@
 /** `reefstream review push` and `reefstream review compare`: human review in COCO Annotator. */
 import { z } from 'zod';
 import { readLabelGroups } from '../cover/labelGroups.js';
-import { CocoAnnotator, readCocoFile, type CocoFile } from '../review/cocoAnnotator.js';
 import { pushForReview, type PushSummary } from '../review/push.js';
-import { agreementPaths, compareWithHumans, machineFromCoco, ReviewedPointsFile, writeAgreement } from '../review/compare.js';
-import { pushRecordPath, readPushRecord } from '../review/pushRecord.js';
-import { readResultLines } from '../results/resultLines.js';
-import { cocoResultsPath } from '../sinks/coco.js';
+import { agreementPaths, compareWithHumans, ReviewedPointsFile, writeAgreement } from '../review/compare.js';
+import { humanSide, machineSide, pushedPoints } from './reviewed.js';
 import { cocoAnnotatorLogin, EXIT, parse, plural, UsageError } from './shared.js';
 
 export const pushHelp = `  reefstream review push --coco-annotator URL --dataset NAME --results results.ndjson [--images DIR]
@@ -122,30 +119,17 @@ export async function review(args: string[]): Promise<void> {
   }
   if (step === 'compare') {
     const o = parse('review compare', rest, compareSchema, compareHelp);
-    if ((o.human === undefined) === (o.dataset === undefined)) throw new UsageError('reefstream review compare: give the reviewed points as --coco-annotator URL --dataset NAME, or as a COCO file with --human FILE.');
-    let human: CocoFile;
-    let where: { server?: string; dataset?: number } = {};
-    if (o.human !== undefined) {
-      human = await readCocoFile(o.human);
-    } else {
-      const annotator = await CocoAnnotator.connect(cocoAnnotatorLogin('review compare', o['coco-annotator']));
-      const dataset = await annotator.dataset(o.dataset!);
-      where = { server: annotator.url.origin, dataset: dataset.id };
-      human = await annotator.exportCoco(dataset.id);
-    }
-    const ndjson = !/\.json$/i.test(o.results);
-    const machine = ndjson ? readResultLines(o.results) : machineFromCoco(o.results, cocoResultsPath(o.results));
-    const record = o.record ?? (ndjson ? pushRecordPath(o.results) : undefined);
-    const pushed = record === undefined ? undefined : await readPushRecord(record, where.server, where.dataset);
+    const { human, ...where } = await humanSide('review compare', o);
+    const { pushed, record } = await pushedPoints(o.results, o.record, where);
     const paths = agreementPaths(o.out);
     const points = await ReviewedPointsFile.open(paths.points);
     const agreement = await compareWithHumans({
       human,
-      machine,
+      machine: machineSide(o.results),
       tolerance: o.tolerance,
       groups: o.groups ? await readLabelGroups(o.groups) : undefined,
       target: o.target,
-      pushed: pushed !== undefined && pushed.size > 0 ? pushed : undefined,
+      pushed,
       onReviewed: (image) => points.write(image),
     });
     await points.close();
@@ -160,7 +144,7 @@ export async function review(args: string[]): Promise<void> {
           ? `  no threshold reaches ${target} % top-1 accuracy on the reviewed points\n`
           : `  at a threshold of ${chosen.threshold} %: top-1 ${pct(chosen.accuracy)} on ${chosen.points} reviewed points; accepts ${chosen.surveyPoints} of the survey's ${overall.surveyPoints} points (${pct(chosen.surveyShare)}) without review\n`) +
         (agreement.notInResults.length > 0 ? `  reviewed but not in ${o.results}: ${agreement.notInResults.length} (${agreement.notInResults.slice(0, 3).join(', ')}${agreement.notInResults.length > 3 ? ', …' : ''})\n` : '') +
-        (pushed !== undefined && pushed.size > 0 ? `  compared on the points ${record} lists as pushed\n` : '') +
+        (record !== undefined ? `  compared on the points ${record} lists as pushed\n` : '') +
         `  ${paths.json}, ${paths.labels}, ${paths.confusion}, ${paths.cover}, ${paths.confidence}, ${paths.points}\n`,
     );
     return;

@@ -5,14 +5,20 @@
 import { concatMap, lastValueFrom } from 'rxjs';
 import { pull } from '../flow/credits.js';
 import { CsvFile } from '../sinks/csv.js';
-import { readResultLines } from '../results/resultLines.js';
+import { readResultLines, type ResultLine } from '../results/resultLines.js';
 import type { LabelGroups } from './labelGroups.js';
 import { isoOfExif, percentCover, type CoverGrouping, type CoverImage, type CoverRow } from './percentCover.js';
 
-/** The annotated images of a run's NDJSON, one at a time. */
+/** A point's label: the accepted one (`reefstream accept`), else the machine's top label; null for none. */
+const labelOf = (point: ResultLine['points'][number] & { label_code?: string | null }): string | null =>
+  point.label_code !== undefined ? point.label_code : (point.classifications[0]?.label_code ?? '');
+
+/** The annotated images of a run's NDJSON (or of `reefstream accept`'s), one at a time. */
 export async function* readAnnotatedImages(file: string): AsyncGenerator<CoverImage> {
   for await (const { name, dateTimeOriginal, latitude, longitude, aux, points } of readResultLines(file)) {
-    yield { name, dateTimeOriginal, latitude, longitude, aux, labels: points.map((p) => p.classifications[0]?.label_code ?? '') };
+    const labels = points.map(labelOf);
+    const given = labels.filter((label): label is string => label !== null);
+    yield { name, dateTimeOriginal, latitude, longitude, aux, labels: given, ...(given.length < labels.length ? { unlabelled: labels.length - given.length } : {}) };
   }
 }
 
@@ -43,7 +49,11 @@ const percent = (value: number | undefined): string => (value ?? 0).toFixed(2);
 /** Writes the cover CSV; returns how many rows. */
 export async function writeCoverCsv(options: CoverFileOptions): Promise<number> {
   const codes = new Set<string>();
-  for await (const image of readAnnotatedImages(options.input)) for (const label of image.labels) codes.add(label);
+  let unlabelled = false;
+  for await (const image of readAnnotatedImages(options.input)) {
+    for (const label of image.labels) codes.add(label);
+    if (image.unlabelled) unlabelled = true;
+  }
   const labels = [...codes].sort((a, b) => a.localeCompare(b));
   const groups = [...new Set(options.groups?.values() ?? [])];
   const window = options.by === 'window';
@@ -52,6 +62,7 @@ export async function writeCoverCsv(options: CoverFileOptions): Promise<number> 
     ...(window ? ['First photo', 'Last photo'] : []),
     'Images',
     'Points',
+    ...(unlabelled ? ['Unlabelled points'] : []),
     ...(options.gps ? ['Latitude', 'Longitude'] : []),
     ...labels.map((code) => `${code} %`),
     ...groups.map((group) => `${group} (group) %`),
@@ -70,6 +81,7 @@ export async function writeCoverCsv(options: CoverFileOptions): Promise<number> 
               ...(window ? [isoOfExif(row.first ?? ''), isoOfExif(row.last ?? '')] : []),
               String(row.images),
               String(row.points),
+              ...(unlabelled ? [String(row.unlabelled)] : []),
               ...(options.gps ? [row.latitude?.toFixed(6) ?? '', row.longitude?.toFixed(6) ?? ''] : []),
               ...labels.map((code) => percent(row.labels[code])),
               ...groups.map((group) => percent(row.groups[group])),

@@ -19,6 +19,8 @@ export interface CoverImage {
   aux?: Partial<Record<string, string>>;
   /** The top label code of each point. */
   labels: string[];
+  /** Points without a label (not accepted and not reviewed): left out of the percentages. */
+  unlabelled?: number;
 }
 
 export type CoverGrouping = 'image' | 'folder' | 'Aux1' | 'Aux2' | 'Aux3' | 'Aux4' | 'Aux5' | 'window';
@@ -35,7 +37,10 @@ export interface CoverOptions {
 export interface CoverRow {
   key: string;
   images: number;
+  /** Labelled points: the percentages are of these. */
   points: number;
+  /** Points without a label. */
+  unlabelled: number;
   /** Percent of points per label code. */
   labels: Record<string, number>;
   /** Percent of points per label group. */
@@ -69,6 +74,7 @@ export function isoOfExif(value: string): string {
 class Tally {
   images = 0;
   points = 0;
+  unlabelled = 0;
   counts = new Map<string, number>();
   gps = { n: 0, lat: 0, lon: 0 };
   first?: string;
@@ -77,6 +83,7 @@ class Tally {
   add(image: CoverImage): void {
     this.images++;
     this.points += image.labels.length;
+    this.unlabelled += image.unlabelled ?? 0;
     for (const label of image.labels) this.counts.set(label, (this.counts.get(label) ?? 0) + 1);
     if (image.latitude !== undefined && image.longitude !== undefined) {
       this.gps.n++;
@@ -104,6 +111,7 @@ class Tally {
       key,
       images: this.images,
       points: this.points,
+      unlabelled: this.unlabelled,
       labels,
       groups: groupPercent,
       ...(this.gps.n > 0 ? { latitude: this.gps.lat / this.gps.n, longitude: this.gps.lon / this.gps.n } : {}),

@@ -53,6 +53,8 @@ export interface ReviewedPoint {
 export interface ReviewedImage {
   name: string;
   points: ReviewedPoint[];
+  /** Machine points of the image (those pushed, when the record is known) that no reviewed point matched: removed by a person. */
+  removed?: Array<{ row: number; column: number }>;
 }
 
 export interface LabelAgreement {
@@ -261,12 +263,14 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
     total.add('human', humanLabels, groups);
     total.add('machine', machineFirst, groups);
     perImage.set(line.name, counts);
-    reviewedImages.push({ name: line.name, points: reviewed });
+    const matchedM = new Set(pairs.map(([, m]) => m));
+    const removed = points.flatMap((p, m) => (matchedM.has(m) ? [] : [{ row: p.row, column: p.column }]));
+    reviewedImages.push({ name: line.name, points: reviewed, ...(removed.length > 0 ? { removed } : {}) });
   }
   // Told at the end, when every label's spelling is known.
   for (const image of reviewedImages) {
     const points = image.points.map((p) => ({ ...p, label: show(p.label), ...(p.machine ? { machine: { ...p.machine, label: show(p.machine.label) } } : {}) }));
-    await options.onReviewed?.({ name: image.name, points });
+    await options.onReviewed?.({ ...image, points });
   }
 
   const labels = [...perLabel]
