@@ -110,3 +110,34 @@ test('accept from review compare\'s output: its threshold when none is given; wi
   const machine = await reefstreamCli(['accept', '--results', results, '--threshold', '0.8', '--out', join(folder, 'm.csv'), '--ndjson', join(folder, 'm.ndjson')]);
   assert.match(machine.stdout, /^accept: 2 images, 6 points at threshold 0\.8: 0 reviewed \(0\.0 %\), 3 accepted from the machine \(50\.0 %\), 3 without a label/);
 });
+
+test('review export --coralnet: the reviewed points only, in CoralNet\'s upload columns, under the survey\'s or the name map\'s names', async (t) => {
+  const { folder, results, human } = await survey(t);
+  const out = join(folder, 'agreement');
+  assert.equal((await reefstreamCli(['review', 'compare', '--human', human, '--results', results, '--out', out])).status, 0);
+  const upload = join(folder, 'annotations.csv');
+  const exported = await reefstreamCli(['review', 'export', '--coralnet', upload, '--human', out]);
+  assert.equal(exported.status, 0, exported.stderr);
+  assert.equal(exported.stdout, `review export: 3 reviewed points of 1 image in ${upload}, for CoralNet's annotation upload\n`);
+  // The reviewer's "coral" as CoralNet's code; the removed point not written; the added one is.
+  assert.deepEqual(await csvLines(upload), ['Name,Row,Column,Label code', 'site1/A.JPG,10,10,CORAL', 'site1/A.JPG,10,20,TURF', 'site1/A.JPG,5,5,SAND']);
+
+  // Matched now from the COCO file, under the source's names.
+  const names = join(folder, 'names.csv');
+  await writeFile(names, 'survey,coralnet\nsite1/A.JPG,A_2024.JPG\n');
+  const mapped = await reefstreamCli(['review', 'export', '--coralnet', upload, '--human', human, '--results', results, '--name-map', names]);
+  assert.equal(mapped.status, 0, mapped.stderr);
+  assert.deepEqual((await csvLines(upload)).slice(1), ['A_2024.JPG,10,10,CORAL', 'A_2024.JPG,10,20,TURF', 'A_2024.JPG,5,5,SAND']);
+
+  // An image the map lacks is said, and the exit code is 3; a label the classifier never gave first is warned of.
+  await writeFile(names, 'survey,coralnet\nother.JPG,B.JPG\n');
+  const reviewedJson = JSON.parse(await readFile(human, 'utf8')) as { categories: Array<{ id: number; name: string }> };
+  reviewedJson.categories[2]!.name = 'Rubble';
+  await writeFile(human, JSON.stringify(reviewedJson));
+  const missing = await reefstreamCli(['review', 'export', '--coralnet', upload, '--human', human, '--results', results, '--name-map', names]);
+  assert.equal(missing.status, 3);
+  assert.match(missing.stderr, /^reefstream review export: 1 reviewed image not in .*names\.csv, not written: site1\/A\.JPG; add them to the name map \(exit code 3\)\n$/m);
+  assert.deepEqual(await csvLines(upload), ['Name,Row,Column,Label code']);
+  const unknown = await reefstreamCli(['review', 'export', '--coralnet', upload, '--human', human, '--results', results]);
+  assert.match(unknown.stderr, /labels the classifier never gave first in this survey: Rubble; CoralNet takes only label codes of the source's labelset/);
+});

@@ -361,6 +361,14 @@ test('review push --below: the uncertain images (their uncertain points only) an
   const compare = await reefstreamCli(['review', 'compare', '--coco-annotator', double.url, '--dataset', 'Lagoon', '--results', ndjson, '--out', out], loginEnv(double));
   assert.equal(compare.status, 0, compare.stderr);
   assert.match(compare.stdout, /3 reviewed images, 6 points matched \(0 only human, 0 only machine\); top-1 83\.3 %/);
+  // Back to CoralNet: the six reviewed points, the relabelled one as the reviewer left it.
+  const upload = join(await tempFolder(t), 'annotations.csv');
+  const exported = await reefstreamCli(['review', 'export', '--coralnet', upload, '--coco-annotator', double.url, '--dataset', 'Lagoon', '--results', ndjson], loginEnv(double));
+  assert.equal(exported.status, 0, exported.stderr);
+  const rows = (await readFile(upload, 'utf8')).trim().split('\n');
+  assert.equal(rows.length, 1 + 6);
+  const relabelled = lines[0]!.points[0]!;
+  assert.ok(rows.includes(`${names[0]},${relabelled.row},${relabelled.column},${other.name}`), rows.join('\n'));
 
   // --sample without --below is a usage error.
   const usage = await push(['--sample', '5']);

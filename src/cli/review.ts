@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { readLabelGroups } from '../cover/labelGroups.js';
 import { pushForReview, type PushSummary } from '../review/push.js';
 import { agreementPaths, compareWithHumans, ReviewedPointsFile, writeAgreement } from '../review/compare.js';
-import { humanSide, machineSide, pushedPoints } from './reviewed.js';
+import { readNameMap, writeCoralNetAnnotations } from '../review/coralnetExport.js';
+import { humanSide, machineSide, pushedPoints, reviewedImages } from './reviewed.js';
 import { cocoAnnotatorLogin, EXIT, parse, plural, UsageError } from './shared.js';
 
 export const pushHelp = `  reefstream review push --coco-annotator URL --dataset NAME --results results.ndjson [--images DIR]
@@ -37,7 +38,18 @@ export const compareHelp = `  reefstream review compare --coco-annotator URL --d
       accuracy (default 95). The reviewed points go to agreement.points.ndjson (for accept and
       review export). An image the push record lists is compared on the points pushed.
 `;
-export const help = `${pushHelp}\n${compareHelp}`;
+export const exportHelp = `  reefstream review export --coralnet annotations.csv
+                           (--human agreement | --human FILE.json --results results.ndjson
+                            | --coco-annotator URL --dataset NAME --results results.ndjson)
+                           [--name-map names.csv] [--tolerance PX]
+      The points people reviewed, in CoralNet's annotation upload format (Name,Row,Column,
+      Label code; rows and columns as CoralNet numbers them, from 0 at the top left of the
+      stored image), to upload into the source the classifier was trained in and retrain. Only
+      reviewed points are written. Names are the survey's, or the source's from --name-map (a CSV:
+      survey name, CoralNet name, after a header row). CoralNet replaces an uploaded image's
+      points with the file's, and passes over names it does not know.
+`;
+export const help = `${pushHelp}\n${compareHelp}\n${exportHelp}`;
 
 const pushSchema = z.object({
   'coco-annotator': z.string().url('is not a URL'),
@@ -49,6 +61,17 @@ const pushSchema = z.object({
   sample: z.coerce.number().int('is a whole number of images').min(0, 'is a number of images').optional(),
   seed: z.string().min(1).optional(),
   points: z.enum(['all', 'below']).optional(),
+});
+
+const exportSchema = z.object({
+  coralnet: z.string().min(1),
+  human: z.string().min(1).optional(),
+  'coco-annotator': z.string().url('is not a URL').optional(),
+  dataset: z.string().min(1).optional(),
+  results: z.string().min(1).optional(),
+  record: z.string().min(1).optional(),
+  tolerance: z.coerce.number().min(0, 'is a distance in pixels, 0 or more').default(0),
+  'name-map': z.string().min(1).optional(),
 });
 
 const compareSchema = z.object({
@@ -149,5 +172,22 @@ export async function review(args: string[]): Promise<void> {
     );
     return;
   }
-  throw new UsageError(`reefstream review: say push or compare (see reefstream --help)`);
+  if (step === 'export') {
+    const o = parse('review export', rest, exportSchema, exportHelp);
+    const { reviewed, machineLabels } = await reviewedImages('review export', o);
+    const names = o['name-map'] === undefined ? undefined : await readNameMap(o['name-map']);
+    const done = await writeCoralNetAnnotations(reviewed.values(), o.coralnet, { names, machineLabels });
+    process.stdout.write(`review export: ${plural(done.points, 'reviewed point')} of ${plural(done.images, 'image')} in ${o.coralnet}, for CoralNet's annotation upload\n`);
+    if (done.unknownLabels.length > 0) {
+      process.stderr.write(`  labels the classifier never gave first in this survey: ${done.unknownLabels.join(', ')}; CoralNet takes only label codes of the source's labelset\n`);
+    }
+    if (done.unmapped.length > 0) {
+      process.stderr.write(
+        `reefstream review export: ${plural(done.unmapped.length, 'reviewed image')} not in ${o['name-map']}, not written: ${done.unmapped.slice(0, 5).join(', ')}${done.unmapped.length > 5 ? ', …' : ''}; add them to the name map (exit code ${EXIT.someFailed})\n`,
+      );
+      process.exitCode = EXIT.someFailed;
+    }
+    return;
+  }
+  throw new UsageError(`reefstream review: say push, compare or export (see reefstream --help)`);
 }

@@ -43,21 +43,25 @@ const isAgreement = (human: string): boolean => human.endsWith('.points.ndjson')
 /**
  * The reviewed images by survey name: read from `review compare`'s output, or matched now from a
  * COCO file or dataset against `--results`. `chosen` is the threshold (0–1) the comparison found
- * reaching its target, if any.
+ * reaching its target, if any; `machineLabels` the labels the machine gave as its first choice.
  */
-export async function reviewedImages(command: string, o: HumanOptions & { results?: string; tolerance?: number; record?: string }): Promise<{ reviewed: Map<string, ReviewedImage>; chosen?: number }> {
+export async function reviewedImages(
+  command: string,
+  o: HumanOptions & { results?: string; tolerance?: number; record?: string },
+): Promise<{ reviewed: Map<string, ReviewedImage>; chosen?: number; machineLabels?: string[] }> {
   const reviewed = new Map<string, ReviewedImage>();
+  const found = (agreement: Partial<Agreement> | undefined) => {
+    const threshold = agreement?.confidence?.overall.chosen?.threshold;
+    const machineLabels = agreement?.confidence?.labels.map((curve) => curve.label);
+    return { reviewed, ...(threshold !== undefined ? { chosen: threshold / 100 } : {}), ...(machineLabels ? { machineLabels } : {}) };
+  };
   if (o.human !== undefined && isAgreement(o.human)) {
     for await (const image of readReviewedPoints(o.human)) reviewed.set(image.name, image);
     const json = agreementPaths(o.human.replace(/\.points\.ndjson$/, '')).json;
-    const agreement = existsSync(json) ? (JSON.parse(await readFile(json, 'utf8')) as Partial<Agreement>) : undefined;
-    const threshold = agreement?.confidence?.overall.chosen?.threshold;
-    return { reviewed, ...(threshold !== undefined ? { chosen: threshold / 100 } : {}) };
+    return found(existsSync(json) ? (JSON.parse(await readFile(json, 'utf8')) as Partial<Agreement>) : undefined);
   }
   if (o.results === undefined) throw new UsageError(`reefstream ${command}: give --results results.ndjson to match the reviewed points to the survey's, or --human with the --out of reefstream review compare.`);
   const { human, ...where } = await humanSide(command, o);
   const { pushed } = await pushedPoints(o.results, o.record, where);
-  const agreement = await compareWithHumans({ human, machine: machineSide(o.results), tolerance: o.tolerance, pushed, onReviewed: (image) => void reviewed.set(image.name, image) });
-  const threshold = agreement.confidence.overall.chosen?.threshold;
-  return { reviewed, ...(threshold !== undefined ? { chosen: threshold / 100 } : {}) };
+  return found(await compareWithHumans({ human, machine: machineSide(o.results), tolerance: o.tolerance, pushed, onReviewed: (image) => void reviewed.set(image.name, image) }));
 }

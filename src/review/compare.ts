@@ -42,7 +42,7 @@ export interface CompareOptions {
 
 /** A point a person reviewed: where it is and what they called it, and the machine's point it matched. */
 export interface ReviewedPoint {
-  /** The reviewed position on the stored grid, in whole pixels. */
+  /** The pixel the reviewed point is in, on the stored grid (coordinates rounded down). */
   row: number;
   column: number;
   label: string;
@@ -236,7 +236,7 @@ export async function compareWithHumans(options: CompareOptions): Promise<Agreem
     matchedCount += pairs.length;
     humanOnly += human.length - pairs.length;
     machineOnly += points.length - pairs.length;
-    const reviewed: ReviewedPoint[] = human.map((p) => ({ row: Math.round(p.y), column: Math.round(p.x), label: p.label }));
+    const reviewed: ReviewedPoint[] = human.map((p) => ({ row: Math.floor(p.y), column: Math.floor(p.x), label: p.label }));
     for (const [h, m] of pairs) {
       const truth = human[h]!.label;
       const guesses = machineLabels[m]!;
