@@ -230,3 +230,52 @@ test('the report in a real browser: it renders, charts have their data, every ph
   const differ = inBrowser.data.reduce((n, value, i) => n + (Math.abs(value - drawn.data[i]!) > 48 ? 1 : 0), 0);
   assert.ok(differ / drawn.data.length < 0.02, `the browser shows the overlay as drawn (${differ} values differ)`);
 });
+
+test('the report with a review: the confidence curve with its chosen threshold and the confusion matrix, in a real browser', { skip: CHROMIUM === undefined && 'no Chromium installed (apt-get install chromium): browser test skipped' }, async (t) => {
+  const { root, folder } = await annotatedSurvey(t);
+  const ndjson = join(root, 'results.ndjson');
+  const lines = (await readFile(ndjson, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { name: string; points: Array<{ row: number; column: number; classifications: Array<{ label_code: string; score: number }> }> });
+  // Reviewers agree with the machine except on the least sure point of every other image.
+  const codes = [...new Set(lines.flatMap((l) => l.points.map((p) => p.classifications[0]!.label_code)))].sort();
+  const categories = [...codes, 'RUBBLE'].map((name, i) => ({ id: i + 1, name }));
+  const idOf = (code: string) => categories.find((c) => c.name === code)!.id;
+  const annotations = lines.flatMap((line, i) => {
+    const least = line.points.reduce((a, p, k) => (p.classifications[0]!.score < line.points[a]!.classifications[0]!.score ? k : a), 0);
+    return line.points.map((p, k) => ({ image_id: i + 1, category_id: idOf(i % 2 === 0 && k === least ? 'RUBBLE' : p.classifications[0]!.label_code), keypoints: [p.column, p.row, 2] }));
+  });
+  const human = join(root, 'reviewed.json');
+  await writeFile(human, JSON.stringify({ images: lines.map((l, i) => ({ id: i + 1, file_name: l.name })), categories, annotations }));
+  const agreementOut = join(root, 'agreement');
+  const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+  const compare = spawnSync(process.execPath, [cli, 'review', 'compare', '--human', human, '--results', ndjson, '--out', agreementOut, '--target', '95'], { encoding: 'utf8' });
+  assert.equal(compare.status, 0, compare.stderr);
+  const agreement = JSON.parse(await readFile(`${agreementOut}.json`, 'utf8')) as { matched: number; confidence: { overall: { chosen: { threshold: number } | null } }; confusion: { labels: string[] } };
+  const chosen = agreement.confidence.overall.chosen;
+  assert.ok(chosen !== null, 'the flipped points are the least sure: a threshold above them reaches the target');
+
+  const file = await writeReport({ input: ndjson, out: join(root, 'report'), images: folder, samples: 2, agreement: agreementOut });
+  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(root, 'chromium')}`, '--enable-logging=stderr', '--v=0', '--virtual-time-budget=5000'];
+  const dom = spawnSync(CHROMIUM!, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(dom.status, 0, dom.stderr);
+  assert.match(dom.stdout, /<body data-broken-images="0" data-ready="yes">/);
+  assert.match(dom.stdout, /<svg id="confidence-curve"[^>]* data-thresholds="101"/);
+  assert.match(dom.stdout, new RegExp(`<g id="chosen" data-threshold="${chosen.threshold}">`));
+  assert.match(dom.stdout, /<path id="accuracy-line" d="M[\d.]+,[\d.]+(L[\d.]+,[\d.]+)+"/);
+  const cells = [...dom.stdout.matchAll(/<g class="cell" data-human="([^"]+)" data-machine="([^"]+)" data-count="(\d+)">/g)];
+  const n = agreement.confusion.labels.length;
+  assert.equal(cells.length, n * n);
+  assert.equal(cells.reduce((sum, c) => sum + Number(c[3]), 0), agreement.matched);
+  assert.equal(cells.filter((c) => c[1] === 'RUBBLE').reduce((sum, c) => sum + Number(c[3]), 0), 12, 'one flipped point in each of 12 images');
+  assert.deepEqual(dom.stderr.split('\n').filter((line) => /CONSOLE|Uncaught|Failed to load resource/.test(line)), []);
+  const shot = join(root, 'review.png');
+  const screenshot = spawnSync(CHROMIUM!, [...flags, '--window-size=1100,2600', `--screenshot=${shot}`, `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(screenshot.status, 0, screenshot.stderr);
+  // The curve's two lines are drawn in their colours on the page.
+  const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+  const near = (rgb: [number, number, number]) => {
+    let n = 0;
+    for (let i = 0; i < data.length; i += info.channels) if (Math.abs(data[i]! - rgb[0]) + Math.abs(data[i + 1]! - rgb[1]) + Math.abs(data[i + 2]! - rgb[2]) < 40) n++;
+    return n;
+  };
+  assert.ok(near([0x1f, 0x6f, 0xb4]) > 500 && near([0xd9, 0x82, 0x2b]) > 500, 'both lines of the curve are on the page');
+});

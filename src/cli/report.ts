@@ -6,10 +6,11 @@ import { writeOverlays } from '../report/overlayFolder.js';
 import { count, parse } from './shared.js';
 
 export const help = `  reefstream report --in results.ndjson --out report/ [--images DIR] [--errors FILE] [--samples 12]
-                    [--groups groups.csv|groups.json]
+                    [--groups groups.csv|groups.json] [--agreement agreement]
       A self-contained HTML page: run summary, cover over time or by site (of label groups with
       --groups), a GPS scatter, the label distribution, and sample photos (from --images, else
-      their URLs) with their points.
+      their URLs) with their points. --agreement (the --out of review compare) adds the confidence
+      curve, the chosen threshold marked, and the confusion matrix.
 `;
 export const overlayHelp = `  reefstream overlay --in results.ndjson --images DIR --out DIR
       Each photo with its machine points drawn on it (a ring and the label code, coloured by label).
@@ -22,6 +23,7 @@ const reportSchema = z.object({
   errors: z.string().optional(),
   samples: count.max(100).default(12),
   groups: z.string().optional(),
+  agreement: z.string().min(1).optional(),
 });
 
 const overlaySchema = z.object({
@@ -32,7 +34,7 @@ const overlaySchema = z.object({
 
 export async function report(args: string[]): Promise<void> {
   const o = parse('report', args, reportSchema, help);
-  const file = await writeReport({ input: o.in, out: o.out, images: o.images, errors: o.errors, samples: o.samples, groups: o.groups ? await readLabelGroups(o.groups) : undefined });
+  const file = await writeReport({ input: o.in, out: o.out, images: o.images, errors: o.errors, samples: o.samples, groups: o.groups ? await readLabelGroups(o.groups) : undefined, agreement: o.agreement });
   process.stdout.write(`report: ${file}\n`);
 }
 

@@ -13,6 +13,8 @@ import type { LabelGroups } from '../cover/labelGroups.js';
 import { exifSeconds, percentCover, type CoverRow } from '../cover/percentCover.js';
 import { pull } from '../flow/credits.js';
 import { reasonKind } from '../flow/runSurvey.js';
+import { agreementPaths, type Agreement } from '../review/compare.js';
+import { reviewSection } from './agreementCharts.js';
 import { drawPoints } from './overlay.js';
 import { escapeXml, labelColours } from './palette.js';
 
@@ -31,6 +33,8 @@ export interface ReportOptions {
   samples?: number;
   /** Label groups ("Live coral", "Algae"): the cover chart shows them instead of label codes. */
   groups?: LabelGroups;
+  /** The `--out` of `reefstream review compare` (its prefix or JSON): adds the confidence curve and the confusion matrix. */
+  agreement?: string;
 }
 
 interface MapPoint {
@@ -62,6 +66,19 @@ async function failureReasons(file: string): Promise<Map<string, number>> {
     reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
   }
   return reasons;
+}
+
+/** The agreement `review compare` wrote. */
+async function readAgreement(prefix: string): Promise<Agreement> {
+  const file = agreementPaths(prefix).json;
+  try {
+    const agreement = JSON.parse(await readFile(file, 'utf8')) as Agreement;
+    if (agreement.confidence === undefined) throw new Error('it has no confidence curve');
+    return agreement;
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is not there' : (error as Error).message;
+    throw new Error(`${file} cannot be read (${why}): give the --out of reefstream review compare.`, { cause: error });
+  }
 }
 
 const fmt = (n: number, digits = 1): string => n.toLocaleString('en', { maximumFractionDigits: digits });
@@ -254,6 +271,7 @@ export async function writeReport(options: ReportOptions): Promise<string> {
   const run = (await exists(runFile)) ? (JSON.parse(await readFile(runFile, 'utf8')) as RunSummaryFile) : {};
   const legendOf = (names: string[], palette: Map<string, string>): string => names.map((name) => `<li><span class="swatch" style="background:${palette.get(name)}"></span>${escapeXml(name)}</li>`).join('');
   const legend = legendOf(codes, colours);
+  const review = options.agreement === undefined ? '' : reviewSection(await readAgreement(options.agreement));
   const data = { images: total, points, failed, labels: Object.fromEntries(codes.map((c) => [c, totals.get(c)])), cover: coverRows, map: mapPoints.length, gallery: figures.length };
 
   const html = `<!doctype html>
@@ -281,6 +299,7 @@ ${reasons.size > 0 ? `<table id="failures"><tr><th>Why images failed</th><th>Ima
 <ul class="legend"${options.groups ? ' id="group-legend"' : ''}>${legendOf(chartCodes, chartColours)}</ul>${stackedBars('cover-chart', coverRows, chartCodes, chartColours, byTime ? 'Time window (start)' : 'Site (folder)', shareOf)}</section>
 <section><h2>Where the photos are</h2>${mapPoints.length > 0 ? `<p>Each photo at its GPS position, in the colour of its most frequent label (stronger for a larger share).</p>${scatterMap(mapPoints, colours)}` : '<p id="no-gps">No photo has a GPS position.</p>'}</section>
 <section><h2>Labels over the whole survey</h2>${labelBars(new Map(codes.map((c) => [c, totals.get(c)!])), points, colours)}</section>
+${review}
 <section><h2>Sample photos with their machine points</h2><ul class="legend">${legend}</ul>
 <div class="gallery" id="gallery">${figures.join('')}</div>${missing.length > 0 ? `<p>Not shown (photo not found${options.images ? ` in ${escapeXml(options.images)}` : ''}): ${missing.map(escapeXml).join(', ')}</p>` : ''}</section>
 <script>
