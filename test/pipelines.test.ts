@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { paintedLabel, paintSurvey } from '../src/demo/syntheticSurvey.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { serveFolder } from '../src/sources/folderServer.js';
@@ -105,4 +106,46 @@ test('the Dropbox-to-review pipeline runs as written against the Dropbox and COC
   assert.equal(compare.status, 0, compare.stderr);
   assert.equal(compare.stdout, `top-1 agreement ${((117 / 120) * 100).toFixed(1)} % on 120 reviewed points (agreement.*.csv)\n`);
   assert.match(await readFile(join(root, 'agreement.labels.csv'), 'utf8'), /^Reviewer label,3,0,0,0\.00,0\.00$/m);
+});
+
+test('the review-loop pipeline: the uncertain points and a sample pushed; after review, the curve, the final labels and the points for CoralNet', async (t) => {
+  const root = await tempFolder(t);
+  const survey = join(root, 'survey');
+  const painted = await paintSurvey(survey, 30, { width: 320, height: 320, blockRows: 2, blockColumns: 2, tow: true });
+  // Five photos of a colour halfway between coral and sand: the machine is unsure of every point.
+  for (const { name } of painted.slice(0, 5)) {
+    await sharp({ create: { width: 320, height: 320, channels: 3, background: { r: 250, g: 175, b: 130 } } }).jpeg().toFile(join(survey, name));
+  }
+  const annotator = await startCocoAnnotatorDouble();
+  t.after(() => annotator.close());
+  const sim = await startSimulator({ burst: { limit: 600, periodMs: 60_000 } });
+  t.after(() => sim.close());
+  const env = {
+    CORALNET_API: sim.url,
+    CORALNET_TOKEN: sim.token,
+    CORALNET_USER: sim.username,
+    CORALNET_CLASSIFIER: '1',
+    COCO_ANNOTATOR_URL: annotator.url,
+    COCO_ANNOTATOR_USER: annotator.username,
+    COCO_ANNOTATOR_PASSWORD: annotator.password,
+  };
+  const push = await runPipeline('review-loop.js', [survey, 'Lagoon review', 'push', '0.8'], env, root);
+  assert.equal(push.status, 0, push.stderr);
+  const lines = (await readFile(join(root, 'results.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { name: string; points: Array<{ classifications: Array<{ score: number }> }> });
+  const unsure = lines.filter((l) => l.points.some((p) => p.classifications[0]!.score < 0.8));
+  const sampled = Math.min(20, lines.length - unsure.length);
+  const pushedPoints = unsure.reduce((n, l) => n + l.points.filter((p) => p.classifications[0]!.score < 0.8).length, 0) + 30 * sampled;
+  assert.ok(unsure.length >= 5 && unsure.length < lines.length, `${unsure.length} of ${lines.length} images unsure at 0.8`);
+  assert.equal(push.stdout, `30 images annotated; for review: ${unsure.length} with a point under 0.8, ${sampled} sampled; ${pushedPoints} points pushed\n`);
+  assert.equal(annotator.annotations.length, pushedPoints);
+
+  // A reviewer relabels one point.
+  const relabelled = annotator.annotations[0]!;
+  relabelled.categoryId = annotator.datasets[0]!.categories.find((id) => id !== relabelled.categoryId)!;
+  const finish = await runPipeline('review-loop.js', [survey, 'Lagoon review', 'finish'], env, root);
+  assert.equal(finish.status, 0, finish.stderr);
+  assert.match(finish.stdout, new RegExp(`^${pushedPoints} reviewed points, top-1 ${((100 * (pushedPoints - 1)) / pushedPoints).toFixed(1)} %; .*; final labels: ${pushedPoints} reviewed, \\d+ machine, \\d+ none \\(results\\.accepted\\.csv\\); ${pushedPoints} points for CoralNet \\(coralnet-annotations\\.csv\\)\\n$`));
+  assert.equal((await readFile(join(root, 'results.accepted.csv'), 'utf8')).trim().split('\n').length, 1 + 30 * 30);
+  assert.equal((await readFile(join(root, 'coralnet-annotations.csv'), 'utf8')).trim().split('\n').length, 1 + pushedPoints);
+  assert.equal((await readFile(join(root, 'agreement.confidence.csv'), 'utf8')).split('\n')[1]!.split(',')[0], 'All labels');
 });

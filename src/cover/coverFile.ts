@@ -81,7 +81,7 @@ export async function writeCoverCsv(options: CoverFileOptions): Promise<number> 
               ...(window ? [isoOfExif(row.first ?? ''), isoOfExif(row.last ?? '')] : []),
               String(row.images),
               String(row.points),
-              ...(unlabelled ? [String(row.unlabelled)] : []),
+              ...(unlabelled ? [String(row.unlabelled ?? 0)] : []),
               ...(options.gps ? [row.latitude?.toFixed(6) ?? '', row.longitude?.toFixed(6) ?? ''] : []),
               ...labels.map((code) => percent(row.labels[code])),
               ...groups.map((group) => percent(row.groups[group])),

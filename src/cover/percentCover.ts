@@ -39,8 +39,8 @@ export interface CoverRow {
   images: number;
   /** Labelled points: the percentages are of these. */
   points: number;
-  /** Points without a label. */
-  unlabelled: number;
+  /** Points without a label, when there are any. */
+  unlabelled?: number;
   /** Percent of points per label code. */
   labels: Record<string, number>;
   /** Percent of points per label group. */
@@ -111,7 +111,7 @@ class Tally {
       key,
       images: this.images,
       points: this.points,
-      unlabelled: this.unlabelled,
+      ...(this.unlabelled > 0 ? { unlabelled: this.unlabelled } : {}),
       labels,
       groups: groupPercent,
       ...(this.gps.n > 0 ? { latitude: this.gps.lat / this.gps.n, longitude: this.gps.lon / this.gps.n } : {}),

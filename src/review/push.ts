@@ -10,6 +10,10 @@
  * that no record lists is left alone and counted. What the import task drops (its warnings and
  * errors) is not recorded, is reported, and is sent by the next push.
  *
+ * Review where it matters: with `below`, only images with a point the machine scored under it go up
+ * (with `points: 'below'`, only those points), and `sample` of the others, chosen by a seeded hash
+ * of their names; the record says why each image went up.
+ *
  * Memory: the results are read line by line (uploads against credits); the images of this push and
  * their points' positions are held until the import is done, to record what arrived.
  */
