@@ -74,11 +74,8 @@ test('the pipeline files run as written against the simulator', async (t) => {
   assert.match(errors[0]!, /RowColumnInvalidError: .*falls outside this image's valid range of 0-319/);
 });
 
-test('the Dropbox-to-review pipeline runs as written against the Dropbox and COCO Annotator doubles', async (t) => {
-  const root = await tempFolder(t);
-  await paintSurvey(join(root, 'dbx', 'Surveys', 'site1'), 4, { width: 320, height: 320, blockRows: 2, blockColumns: 2, tow: true });
-  const dropboxDouble = await startDropboxDouble({ root: join(root, 'dbx') });
-  t.after(() => dropboxDouble.close());
+/** The simulator and the COCO Annotator double, and the environment a review pipeline reads them from. */
+async function reviewPeers(t: { after: (fn: () => Promise<void>) => void }) {
   const annotator = await startCocoAnnotatorDouble();
   t.after(() => annotator.close());
   const sim = await startSimulator({ burst: { limit: 600, periodMs: 60_000 } });
@@ -88,12 +85,20 @@ test('the Dropbox-to-review pipeline runs as written against the Dropbox and COC
     CORALNET_TOKEN: sim.token,
     CORALNET_USER: sim.username,
     CORALNET_CLASSIFIER: '1',
-    DROPBOX_TOKEN: dropboxDouble.token,
-    DROPBOX_API: dropboxDouble.url,
     COCO_ANNOTATOR_URL: annotator.url,
     COCO_ANNOTATOR_USER: annotator.username,
     COCO_ANNOTATOR_PASSWORD: annotator.password,
   };
+  return { annotator, env };
+}
+
+test('the Dropbox-to-review pipeline runs as written against the Dropbox and COCO Annotator doubles', async (t) => {
+  const root = await tempFolder(t);
+  await paintSurvey(join(root, 'dbx', 'Surveys', 'site1'), 4, { width: 320, height: 320, blockRows: 2, blockColumns: 2, tow: true });
+  const dropboxDouble = await startDropboxDouble({ root: join(root, 'dbx') });
+  t.after(() => dropboxDouble.close());
+  const { annotator, env: reviewEnv } = await reviewPeers(t);
+  const env = { ...reviewEnv, DROPBOX_TOKEN: dropboxDouble.token, DROPBOX_API: dropboxDouble.url };
   const push = await runPipeline('dropbox-to-review.js', ['/Surveys/site1', 'Site 1 review'], env, root);
   assert.equal(push.status, 0, push.stderr);
   assert.equal(push.stdout, '4 images annotated; 4 uploaded to Site 1 review, 120 points to review\n');
@@ -116,19 +121,7 @@ test('the review-loop pipeline: the uncertain points and a sample pushed; after 
   for (const { name } of painted.slice(0, 5)) {
     await sharp({ create: { width: 320, height: 320, channels: 3, background: { r: 250, g: 175, b: 130 } } }).jpeg().toFile(join(survey, name));
   }
-  const annotator = await startCocoAnnotatorDouble();
-  t.after(() => annotator.close());
-  const sim = await startSimulator({ burst: { limit: 600, periodMs: 60_000 } });
-  t.after(() => sim.close());
-  const env = {
-    CORALNET_API: sim.url,
-    CORALNET_TOKEN: sim.token,
-    CORALNET_USER: sim.username,
-    CORALNET_CLASSIFIER: '1',
-    COCO_ANNOTATOR_URL: annotator.url,
-    COCO_ANNOTATOR_USER: annotator.username,
-    COCO_ANNOTATOR_PASSWORD: annotator.password,
-  };
+  const { annotator, env } = await reviewPeers(t);
   const push = await runPipeline('review-loop.js', [survey, 'Lagoon review', 'push', '0.8'], env, root);
   assert.equal(push.status, 0, push.stderr);
   const lines = (await readFile(join(root, 'results.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { name: string; points: Array<{ classifications: Array<{ score: number }> }> });
