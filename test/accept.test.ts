@@ -119,6 +119,7 @@ test('review export --coralnet: the reviewed points only, in CoralNet\'s upload 
   const exported = await reefstreamCli(['review', 'export', '--coralnet', upload, '--human', out]);
   assert.equal(exported.status, 0, exported.stderr);
   assert.equal(exported.stdout, `review export: 3 reviewed points of 1 image in ${upload}, for CoralNet's annotation upload\n`);
+  assert.match(exported.stderr, /^ {2}1 image written under a name with folders \(site1\/IMG_1\.JPG\): a CoralNet source knows images by the uploaded file's name .*; give --name-map\n$/);
   // The reviewer's "coral" as CoralNet's code; the removed point not written; the added one is.
   assert.deepEqual(await csvLines(upload), ['Name,Row,Column,Label code', 'site1/A.JPG,10,10,CORAL', 'site1/A.JPG,10,20,TURF', 'site1/A.JPG,5,5,SAND']);
 
@@ -127,6 +128,7 @@ test('review export --coralnet: the reviewed points only, in CoralNet\'s upload 
   await writeFile(names, 'survey,coralnet\nsite1/A.JPG,A_2024.JPG\n');
   const mapped = await reefstreamCli(['review', 'export', '--coralnet', upload, '--human', human, '--results', results, '--name-map', names]);
   assert.equal(mapped.status, 0, mapped.stderr);
+  assert.equal(mapped.stderr, '');
   assert.deepEqual((await csvLines(upload)).slice(1), ['A_2024.JPG,10,10,CORAL', 'A_2024.JPG,10,20,TURF', 'A_2024.JPG,5,5,SAND']);
 
   // An image the map lacks is said, and the exit code is 3; a label the classifier never gave first is warned of.

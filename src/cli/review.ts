@@ -178,6 +178,9 @@ export async function review(args: string[]): Promise<void> {
     const names = o['name-map'] === undefined ? undefined : await readNameMap(o['name-map']);
     const done = await writeCoralNetAnnotations(reviewed.values(), o.coralnet, { names, machineLabels });
     process.stdout.write(`review export: ${plural(done.points, 'reviewed point')} of ${plural(done.images, 'image')} in ${o.coralnet}, for CoralNet's annotation upload\n`);
+    if (done.withFolders > 0) {
+      process.stderr.write(`  ${plural(done.withFolders, 'image')} written under a name with folders (site1/IMG_1.JPG): a CoralNet source knows images by the uploaded file's name and passes over names it does not have; give --name-map\n`);
+    }
     if (done.unknownLabels.length > 0) {
       process.stderr.write(`  labels the classifier never gave first in this survey: ${done.unknownLabels.join(', ')}; CoralNet takes only label codes of the source's labelset\n`);
     }

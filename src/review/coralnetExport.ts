@@ -20,6 +20,8 @@ export interface CoralNetExportSummary {
   unmapped: string[];
   /** Labels reviewers gave that the machine never gave as a first choice. */
   unknownLabels: string[];
+  /** Names written with a folder (`site1/IMG_1.JPG`), which a CoralNet source, knowing images by their uploaded file names, does not have. */
+  withFolders: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function writeCoralNetAnnotations(
   out: string,
   options: { names?: Map<string, string>; machineLabels?: string[] } = {},
 ): Promise<CoralNetExportSummary> {
-  const summary: CoralNetExportSummary = { images: 0, points: 0, unmapped: [], unknownLabels: [] };
+  const summary: CoralNetExportSummary = { images: 0, points: 0, unmapped: [], unknownLabels: [], withFolders: 0 };
   const known = options.machineLabels === undefined ? undefined : new Set(options.machineLabels);
   const unknown = new Set<string>();
   const csv = await CsvFile.open(out, ['Name', 'Row', 'Column', 'Label code']);
@@ -69,6 +71,7 @@ export async function writeCoralNetAnnotations(
       }
       summary.images++;
       summary.points += image.points.length;
+      if (name.includes('/')) summary.withFolders++;
       for (const p of image.points) if (known !== undefined && !known.has(p.label)) unknown.add(p.label);
       await csv.write(image.points.map((p) => [name, String(p.row), String(p.column), p.label]));
     }
