@@ -6,8 +6,8 @@ import { parse, plural, UsageError } from './shared.js';
 
 export const help = `  reefstream accept --results results.ndjson [--threshold 0.8]
                     [--human agreement | --human FILE.json | --coco-annotator URL --dataset NAME]
-                    [--tolerance PX] [--reviewer NAME] [--out results.accepted.csv]
-                    [--ndjson results.accepted.ndjson]
+                    [--tolerance PX] [--record results.pushed.ndjson] [--reviewer NAME]
+                    [--out results.accepted.csv] [--ndjson results.accepted.ndjson]
       The survey's final labels: a person's label where a person reviewed the point, the
       machine's top label where its score is at or above --threshold (0-1), none otherwise.
       Written in CoralNet's export columns with Annotator: robot, the reviewer (--reviewer, else

@@ -41,7 +41,7 @@ export const compareHelp = `  reefstream review compare --coco-annotator URL --d
 export const exportHelp = `  reefstream review export --coralnet annotations.csv
                            (--human agreement | --human FILE.json --results results.ndjson
                             | --coco-annotator URL --dataset NAME --results results.ndjson)
-                           [--name-map names.csv] [--tolerance PX]
+                           [--name-map names.csv] [--tolerance PX] [--record results.pushed.ndjson]
       The points people reviewed, in CoralNet's annotation upload format (Name,Row,Column,
       Label code; rows and columns as CoralNet numbers them, from 0 at the top left of the
       stored image), to upload into the source the classifier was trained in and retrain. Only
