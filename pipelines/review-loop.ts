@@ -4,7 +4,7 @@
 //   CORALNET_TOKEN=… COCO_ANNOTATOR_URL=… COCO_ANNOTATOR_USER=… COCO_ANNOTATOR_PASSWORD=… \
 //     node dist/pipelines/review-loop.js /surveys/lagoon "Lagoon review" push 0.8     # annotate, push the uncertain
 //     node dist/pipelines/review-loop.js /surveys/lagoon "Lagoon review" finish       # after the review
-import { acceptedPaths, agreementPaths, CocoAnnotator, compareWithHumans, pushForReview, pushRecordPath, readPushRecord, readResultLines, ReviewedPointsFile, runSurvey, writeAccepted, writeAgreement, writeCoralNetAnnotations, type ReviewedImage } from 'reefstream';
+import { acceptedPaths, agreementPaths, CocoAnnotator, compareWithHumans, NdjsonFile, pushForReview, pushRecordPath, readPushRecord, readResultLines, runSurvey, writeAccepted, writeAgreement, writeCoralNetAnnotations, type ReviewedImage } from 'reefstream';
 
 const [folder = '/surveys/lagoon', dataset = 'Lagoon review', step = 'push', below = '0.8'] = process.argv.slice(2);
 const env = process.env;
@@ -34,7 +34,7 @@ if (step === 'push') {
   // Compared on the points that were pushed: the rest of an uncertain image was not shown to anyone.
   const pushed = await readPushRecord(pushRecordPath(results), annotator.url.origin, id);
   const reviewed = new Map<string, ReviewedImage>();
-  const points = await ReviewedPointsFile.open(agreementPaths('agreement').points);
+  const points = await NdjsonFile.open(agreementPaths('agreement').points);
   const agreement = await compareWithHumans({
     human: await annotator.exportCoco(id),
     machine: readResultLines(results),

@@ -62,7 +62,7 @@ export { cocoAnnotatorImages } from './sources/cocoAnnotator.js';
 export type { CocoAnnotatorSourceOptions } from './sources/cocoAnnotator.js';
 export { pushForReview } from './review/push.js';
 export type { PushOptions, PushSelection, PushSummary } from './review/push.js';
-export { compareWithHumans, machineFromCoco, writeAgreement, agreementPaths, ReviewedPointsFile, readReviewedPoints } from './review/compare.js';
+export { compareWithHumans, machineFromCoco, writeAgreement, agreementPaths, readReviewedPoints } from './review/compare.js';
 export type { Agreement, CompareOptions, CoverComparison, LabelAgreement, MachineImage, ReviewedImage, ReviewedPoint } from './review/compare.js';
 export { ConfidenceTally, percentStep } from './review/confidence.js';
 export type { Confidence, ConfidenceCurve, ThresholdRow } from './review/confidence.js';

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { readLabelGroups } from '../cover/labelGroups.js';
 import { pushForReview, type PushSummary } from '../review/push.js';
-import { agreementPaths, compareWithHumans, ReviewedPointsFile, writeAgreement } from '../review/compare.js';
+import { agreementPaths, compareWithHumans, writeAgreement } from '../review/compare.js';
+import { NdjsonFile } from '../sinks/outputFile.js';
 import { readNameMap, writeCoralNetAnnotations } from '../review/coralnetExport.js';
 import { humanSide, machineSide, pushedPoints, reviewedImages } from './reviewed.js';
 import { cocoAnnotatorLogin, EXIT, parse, plural, UsageError } from './shared.js';
@@ -145,7 +146,7 @@ export async function review(args: string[]): Promise<void> {
     const { human, ...where } = await humanSide('review compare', o);
     const { pushed, record } = await pushedPoints(o.results, o.record, where);
     const paths = agreementPaths(o.out);
-    const points = await ReviewedPointsFile.open(paths.points);
+    const points = await NdjsonFile.open(paths.points);
     const agreement = await compareWithHumans({
       human,
       machine: machineSide(o.results),

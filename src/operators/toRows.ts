@@ -49,18 +49,23 @@ const metadataOf = (image: AnnotatedImage, options: RowOptions): string[] =>
     ? [exifDate(image.dateTimeOriginal), ...AUX.map((a) => image.aux?.[a] ?? ''), image.latitude?.toString() ?? '', image.longitude?.toString() ?? '']
     : [];
 
+/** The `Machine suggestion N`, `Machine confidence N` cells of a point: the first `suggestions` classifications, empty cells for those it lacks. */
+export function suggestionCells(classifications: ReadonlyArray<{ label_code: string; score: number }>, suggestions = 5): string[] {
+  return Array.from({ length: suggestions }, (_, i) => classifications[i]).flatMap((c) => (c ? [c.label_code, String(confidencePercent(c.score))] : ['', '']));
+}
+
 /** The export rows of one annotated image, one per point, in point order. */
 export function rowsOf(image: AnnotatedImage, options: RowOptions = {}): string[][] {
-  const suggestions = options.suggestions ?? 5;
   const metadata = metadataOf(image, options);
-  return image.classified.map((point) => {
-    const row = [image.name, ...metadata, String(point.row), String(point.column), point.classifications[0]!.label_code, 'robot'];
-    for (let i = 0; i < suggestions; i++) {
-      const c = point.classifications[i];
-      row.push(c ? c.label_code : '', c ? String(confidencePercent(c.score)) : '');
-    }
-    return row;
-  });
+  return image.classified.map((point) => [
+    image.name,
+    ...metadata,
+    String(point.row),
+    String(point.column),
+    point.classifications[0]!.label_code,
+    'robot',
+    ...suggestionCells(point.classifications, options.suggestions),
+  ]);
 }
 
 /**

@@ -6,9 +6,9 @@
  *
  * Memory: the reviewed points are held (a reviewed subset); the results are read line by line.
  */
-import { confidencePercent } from '../operators/toRows.js';
+import { csvHeader, suggestionCells } from '../operators/toRows.js';
 import { CsvFile } from '../sinks/csv.js';
-import { OutputFile } from '../sinks/outputFile.js';
+import { NdjsonFile } from '../sinks/outputFile.js';
 import { readResultLines, type ResultLine } from '../results/resultLines.js';
 import type { ReviewedImage } from './compare.js';
 import { pointKey } from './pushRecord.js';
@@ -52,8 +52,6 @@ export const acceptedPaths = (results: string): { csv: string; ndjson: string } 
   return { csv: `${base}.accepted.csv`, ndjson: `${base}.accepted.ndjson` };
 };
 
-const SUGGESTIONS = 5;
-
 /**
  * Writes the survey's final labels.
  * @example await writeAccepted({ results: 'results.ndjson', threshold: 0.8, reviewed, out: 'accepted.csv', ndjson: 'accepted.ndjson' })
@@ -61,9 +59,8 @@ const SUGGESTIONS = 5;
 export async function writeAccepted(options: AcceptOptions): Promise<AcceptSummary> {
   const reviewer = options.reviewer ?? 'human';
   const summary: AcceptSummary = { images: 0, points: 0, human: 0, robot: 0, unlabelled: 0, removed: 0, added: 0, notInResults: 0 };
-  const header = ['Name', 'Row', 'Column', 'Label code', 'Annotator', ...Array.from({ length: SUGGESTIONS }, (_, i) => [`Machine suggestion ${i + 1}`, `Machine confidence ${i + 1}`]).flat()];
-  const csv = await CsvFile.open(options.out, header);
-  const ndjson = await OutputFile.open(options.ndjson);
+  const csv = await CsvFile.open(options.out, csvHeader());
+  const ndjson = await NdjsonFile.open(options.ndjson);
   const found = new Set<string>();
   try {
     for await (const line of readResultLines(options.results)) {
@@ -98,10 +95,10 @@ export async function writeAccepted(options: AcceptOptions): Promise<AcceptSumma
           String(p.column),
           p.label_code ?? '',
           p.annotator ?? '',
-          ...Array.from({ length: SUGGESTIONS }, (_, i) => p.classifications[i]).flatMap((c) => (c ? [c.label_code, String(confidencePercent(c.score))] : ['', ''])),
+          ...suggestionCells(p.classifications),
         ]),
       );
-      await ndjson.write(`${JSON.stringify({ ...line, points })}\n`);
+      await ndjson.write({ ...line, points });
     }
   } finally {
     await csv.close();

@@ -13,7 +13,6 @@ import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { LabelGroups } from '../cover/labelGroups.js';
 import { CsvFile } from '../sinks/csv.js';
-import { OutputFile } from '../sinks/outputFile.js';
 import { readFile } from 'node:fs/promises';
 import { readCocoFile, type CocoFile } from './cocoAnnotator.js';
 import { ConfidenceTally, type Confidence } from './confidence.js';
@@ -343,24 +342,6 @@ export function agreementPaths(prefix: string): { json: string; labels: string; 
     confidence: `${base}.confidence.csv`,
     points: `${base}.points.ndjson`,
   };
-}
-
-/**
- * The reviewed points as NDJSON (`agreement.points.ndjson`), one image a line: what `accept` and
- * `review export --coralnet` read. Give `write` as `onReviewed`.
- * @example const points = await ReviewedPointsFile.open(agreementPaths('agreement').points); await compareWithHumans({ ..., onReviewed: (image) => points.write(image) }); await points.close()
- */
-export class ReviewedPointsFile {
-  private constructor(private readonly file: OutputFile) {}
-  static async open(path: string): Promise<ReviewedPointsFile> {
-    return new ReviewedPointsFile(await OutputFile.open(path));
-  }
-  write(image: ReviewedImage): Promise<void> {
-    return this.file.write(`${JSON.stringify(image)}\n`);
-  }
-  close(): Promise<void> {
-    return this.file.close();
-  }
 }
 
 /** The reviewed images of `agreement.points.ndjson` (or of the agreement's JSON path or prefix), one at a time. */
