@@ -3,6 +3,7 @@
  * threshold, none otherwise; cover of it; and the reviewed points in CoralNet's upload format.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -142,4 +143,21 @@ test('review export --coralnet: the reviewed points only, in CoralNet\'s upload 
   assert.deepEqual(await csvLines(upload), ['Name,Row,Column,Label code']);
   const unknown = await reefstreamCli(['review', 'export', '--coralnet', upload, '--human', human, '--results', results]);
   assert.match(unknown.stderr, /labels the classifier never gave first in this survey: Rubble; CoralNet takes only label codes of the source's labelset/);
+});
+
+test('accept and review export with what is not there: one line naming it, and no outputs made', async (t) => {
+  const { folder, results } = await survey(t);
+  const missing = join(folder, 'missing.ndjson');
+  const noResults = await reefstreamCli(['accept', '--results', missing, '--threshold', '0.5']);
+  assert.equal(noResults.status, 1);
+  assert.equal(noResults.stderr, `${missing} cannot be read (ENOENT): give the --ndjson output of reefstream run.\n`);
+  assert.equal(existsSync(join(folder, 'missing.accepted.csv')), false);
+  const noHuman = await reefstreamCli(['accept', '--results', results, '--human', join(folder, 'agreement')]);
+  assert.equal(noHuman.status, 2);
+  assert.equal(noHuman.stderr, `reefstream accept: --human ${join(folder, 'agreement')} is neither the --out of reefstream review compare (there is no ${join(folder, 'agreement.points.ndjson')}) nor a COCO file.\n`);
+  const upload = join(folder, 'annotations.csv');
+  const noMap = await reefstreamCli(['review', 'export', '--coralnet', upload, '--human', join(folder, 'reviewed.json'), '--results', results, '--name-map', join(folder, 'names.csv')]);
+  assert.equal(noMap.status, 1);
+  assert.equal(noMap.stderr, `${join(folder, 'names.csv')} cannot be read as a name map (it is not there): give a CSV of two columns, the survey's image name and its name in the CoralNet source, after a header row.\n`);
+  assert.equal(existsSync(upload), false);
 });

@@ -60,6 +60,9 @@ export async function reviewedImages(
     const json = agreementPaths(o.human.replace(/\.points\.ndjson$/, '')).json;
     return found(existsSync(json) ? (JSON.parse(await readFile(json, 'utf8')) as Partial<Agreement>) : undefined);
   }
+  if (o.human !== undefined && !existsSync(o.human)) {
+    throw new UsageError(`reefstream ${command}: --human ${o.human} is neither the --out of reefstream review compare (there is no ${agreementPaths(o.human).points}) nor a COCO file.`);
+  }
   if (o.results === undefined) throw new UsageError(`reefstream ${command}: give --results results.ndjson to match the reviewed points to the survey's, or --human with the --out of reefstream review compare.`);
   const { human, ...where } = await humanSide(command, o);
   const { pushed } = await pushedPoints(o.results, o.record, where);

@@ -1,5 +1,6 @@
 /** Reading back a run's NDJSON (`--ndjson`), one image at a time: for cover, the report, COCO and review. */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Classification } from '../coralnet/schemas.js';
 
@@ -21,8 +22,16 @@ export interface ResultLine {
   points: Array<{ row: number; column: number; classifications: Classification[] }>;
 }
 
+/** Resolves when `file` can be read; else says which file and what to give. */
+export async function checkResultsFile(file: string): Promise<void> {
+  await access(file, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`${file} cannot be read (${error.code ?? error.message}): give the --ndjson output of reefstream run.`, { cause: error });
+  });
+}
+
 /** The images of a run's NDJSON in file order; a line that is not one names the file and line. */
 export async function* readResultLines(file: string): AsyncGenerator<ResultLine> {
+  await checkResultsFile(file);
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let n = 0;
   for await (const line of lines) {

@@ -9,7 +9,7 @@
 import { csvHeader, suggestionCells } from '../operators/toRows.js';
 import { CsvFile } from '../sinks/csv.js';
 import { NdjsonFile } from '../sinks/outputFile.js';
-import { readResultLines, type ResultLine } from '../results/resultLines.js';
+import { checkResultsFile, readResultLines, type ResultLine } from '../results/resultLines.js';
 import type { ReviewedImage } from './compare.js';
 import { pointKey } from './pushRecord.js';
 
@@ -59,6 +59,8 @@ export const acceptedPaths = (results: string): { csv: string; ndjson: string } 
 export async function writeAccepted(options: AcceptOptions): Promise<AcceptSummary> {
   const reviewer = options.reviewer ?? 'human';
   const summary: AcceptSummary = { images: 0, points: 0, human: 0, robot: 0, unlabelled: 0, removed: 0, added: 0, notInResults: 0 };
+  // No outputs are made for results that are not there.
+  await checkResultsFile(options.results);
   const csv = await CsvFile.open(options.out, csvHeader());
   const ndjson = await NdjsonFile.open(options.ndjson);
   const found = new Set<string>();

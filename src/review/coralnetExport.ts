@@ -8,8 +8,8 @@
  * uploaded ones; an image name it does not know is passed over. A `--name-map` gives the source's
  * names when the survey's differ.
  */
-import { createReadStream } from 'node:fs';
-import { parse } from 'fast-csv';
+import { readFile } from 'node:fs/promises';
+import { parseString } from 'fast-csv';
 import { CsvFile } from '../sinks/csv.js';
 import type { ReviewedImage } from './compare.js';
 
@@ -32,8 +32,8 @@ export interface CoralNetExportSummary {
 export async function readNameMap(file: string): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   let line = 1;
-  const rows = createReadStream(file).pipe(parse({ headers: false, ignoreEmpty: true, trim: true, skipLines: 1 }));
   try {
+    const rows = parseString(await readFile(file, 'utf8'), { headers: false, ignoreEmpty: true, trim: true, skipLines: 1 });
     for await (const row of rows as AsyncIterable<string[]>) {
       line++;
       const [survey, coralnet] = row;
