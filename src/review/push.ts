@@ -17,8 +17,7 @@
  * Memory: the results are read line by line (uploads against credits); the images of this push and
  * their points' positions are held until the import is done, to record what arrived.
  */
-import { openAsBlob } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, openAsBlob } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
